@@ -1,0 +1,14 @@
+// SDK ABI version. A plugin records the version it was built against; the loader refuses a plugin
+// whose version differs from its own, before calling anything else in it.
+//
+// Bump kAbiVersion whenever a virtual function, a struct passed across the boundary, or the meaning
+// of a call changes (see docs/plugin-sdk.md, "ABI policy").
+#pragma once
+
+#include <cstdint>
+
+namespace lithops::sdk {
+
+inline constexpr std::uint32_t kAbiVersion = 1;
+
+}  // namespace lithops::sdk
