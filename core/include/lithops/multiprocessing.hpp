@@ -1,0 +1,17 @@
+// Lithops C++: Python's multiprocessing API whose processes run on serverless functions.
+//
+//   #include <lithops/multiprocessing.hpp>
+//   namespace mp = lithops::multiprocessing;
+//
+// See docs/user-guide.md. Every public name lives in lithops::multiprocessing.
+#pragma once
+
+#include "lithops/multiprocessing/async_result.hpp"
+#include "lithops/multiprocessing/common.hpp"
+#include "lithops/multiprocessing/config.hpp"
+#include "lithops/multiprocessing/errors.hpp"
+#include "lithops/multiprocessing/init.hpp"
+#include "lithops/multiprocessing/pool.hpp"
+#include "lithops/multiprocessing/process.hpp"
+#include "lithops/multiprocessing/registry.hpp"
+#include "lithops/multiprocessing/remote_errors.hpp"

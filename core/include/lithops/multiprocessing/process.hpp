@@ -1,0 +1,94 @@
+// mp::Process: one function call run as its own process, on the configured backend.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lithops/multiprocessing/common.hpp"
+
+namespace lithops::multiprocessing {
+
+struct ProcessOptions {
+  std::string name;            // default "Process-N"
+  std::optional<bool> daemon;  // default: the creating process's flag
+};
+
+namespace detail {
+struct ProcessState;
+}
+
+class Process {
+ public:
+  // Process(fn, args...): fn must be registered with LITHOPS_FUNCTION. Arguments are converted to
+  // fn's parameter types and serialised now; nothing runs before start().
+  template <class F, class... A>
+  requires(!std::is_same_v<std::decay_t<F>, ProcessOptions>) explicit Process(F&& fn, A&&... args)
+      : Process(ProcessOptions{}, std::forward<F>(fn), std::forward<A>(args)...) {}
+
+  template <class F, class... A>
+  Process(ProcessOptions options, F&& fn, A&&... args) {
+    auto* ptr = detail::to_function_pointer(fn);
+    init(std::move(options), detail::name_of(ptr),
+         detail::pack_args(ptr, std::forward<A>(args)...));
+  }
+
+  Process(Process&&) noexcept;
+  Process& operator=(Process&&) noexcept;
+  // Destroying a Process object does not stop the process: like Python, non-daemonic processes
+  // are joined and daemonic ones terminated when the program ends.
+  ~Process();
+
+  // Delivers the call to the backend. Raises ProcessError if already started, ValueError if closed.
+  void start();
+  // Waits for the end. join(timeout) returns whether it ended within the timeout.
+  void join();
+  template <class Rep, class Period>
+  bool join(std::chrono::duration<Rep, Period> timeout) {
+    return join_for(detail::to_duration(timeout));
+  }
+  bool is_alive();
+  // None while running or before start; the exit status, or -N if killed by signal N
+  // (terminate() gives -15, kill() -9). A target that throws exits with 1, as in Python.
+  std::optional<int> exitcode();
+  // Sends SIGTERM / SIGKILL (or the backend's equivalent) to the running process.
+  void terminate();
+  void kill();
+  // Releases the process's resources; ValueError if it is still running. Further use raises.
+  void close();
+
+  const std::string& name() const;
+  void set_name(std::string name);
+  bool daemon() const;
+  void set_daemon(bool daemon);  // before start() only
+  // The worker's OS pid where the backend has one (localhost), else std::nullopt.
+  std::optional<long long> pid() const;
+  // The invocation id in the session (stable, unique): ident/sentinel of the port.
+  const std::string& ident() const;
+
+ private:
+  void init(ProcessOptions options, const std::string& function, boost::json::value args);
+  bool join_for(detail::Duration timeout);
+  std::shared_ptr<detail::ProcessState> state_;
+};
+
+// What current_process() / parent_process() describe.
+struct ProcessInfo {
+  std::string name;
+  std::optional<long long> pid;
+  bool daemon = false;
+  std::string ident;  // empty for the main process
+};
+
+// The process this code runs in ("MainProcess" in the driver).
+ProcessInfo current_process();
+// The process that started this one; std::nullopt in the driver.
+std::optional<ProcessInfo> parent_process();
+// Started, not yet joined children of this process (joins the ones that have ended, as Python).
+std::vector<ProcessInfo> active_children();
+// Number of CPUs of this machine (>= 1).
+int cpu_count();
+
+}  // namespace lithops::multiprocessing

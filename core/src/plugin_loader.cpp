@@ -1,0 +1,160 @@
+#include "plugin_loader.hpp"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+
+#include "lithops/multiprocessing/errors.hpp"
+#include "lithops/sdk/errors.hpp"
+#include "lithops/sdk/plugin.hpp"
+
+namespace lithops::multiprocessing::detail {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string file_name(const std::string& kind, const std::string& name) {
+  return "liblithops_" + kind + "_" + name + ".so";
+}
+
+// Loaded libraries, never unloaded: objects they created may live until process exit.
+std::mutex& libs_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<fs::path, boost::dll::shared_library>& libs() {
+  static auto* l = new std::map<fs::path, boost::dll::shared_library>();
+  return *l;
+}
+
+std::string search_path_text() {
+  std::ostringstream out;
+  for (const auto& dir : plugin_search_path()) out << "\n  " << dir.string();
+  return out.str();
+}
+
+std::vector<std::string> available(const std::string& kind) {
+  std::vector<std::string> names;
+  const std::string prefix = "liblithops_" + kind + "_";
+  for (const auto& dir : plugin_search_path()) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      auto f = entry.path().filename().string();
+      if (f.starts_with(prefix) && f.ends_with(".so")) {
+        auto n = f.substr(prefix.size(), f.size() - prefix.size() - 3);
+        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+      }
+    }
+  }
+  return names;
+}
+
+boost::dll::shared_library& load(const fs::path& file, const std::string& kind) {
+  std::lock_guard lock(libs_mutex());
+  auto it = libs().find(file);
+  if (it != libs().end()) return it->second;
+  boost::dll::shared_library lib;
+  try {
+    lib.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    throw ConfigError("cannot load plugin " + file.string() + ": " + e.what() +
+                      "; rebuild it against this Lithops SDK or remove it from the plugin path");
+  }
+  if (!lib.has("lithops_plugin_abi_version")) {
+    throw ConfigError("plugin " + file.string() +
+                      " does not export lithops_plugin_abi_version: it was not built with the "
+                      "Lithops SDK plugin macros (lithops/sdk/plugin.hpp)");
+  }
+  const auto abi = lib.get_alias<sdk::AbiFn>("lithops_plugin_abi_version")();
+  if (abi != sdk::kAbiVersion) {
+    throw ConfigError("plugin " + file.string() + " was built for SDK ABI version " +
+                      std::to_string(abi) + " but this Lithops expects ABI version " +
+                      std::to_string(sdk::kAbiVersion) +
+                      "; rebuild the plugin against the installed Lithops SDK");
+  }
+  const std::string actual_kind = lib.get_alias<sdk::StringFn>("lithops_plugin_kind")();
+  if (actual_kind != kind) {
+    throw ConfigError("plugin " + file.string() + " is a '" + actual_kind + "' plugin, not '" +
+                      kind + "'");
+  }
+  return libs().emplace(file, std::move(lib)).first->second;
+}
+
+boost::dll::shared_library& find(const std::string& kind, const std::string& name) {
+  const auto fname = file_name(kind, name);
+  for (const auto& dir : plugin_search_path()) {
+    auto candidate = dir / fname;
+    std::error_code ec;
+    if (fs::exists(candidate, ec)) return load(candidate, kind);
+  }
+  std::ostringstream msg;
+  msg << "unknown " << kind << " plugin '" << name << "'; available: ";
+  auto names = available(kind);
+  if (names.empty()) msg << "(none)";
+  for (std::size_t i = 0; i < names.size(); ++i) msg << (i ? ", " : "") << names[i];
+  msg << ". Looked for " << fname << " in:" << search_path_text()
+      << "\nSet LITHOPS_PLUGIN_PATH to the directory that holds it, or fix the name in the config.";
+  throw ConfigError(msg.str());
+}
+
+template <class Factory>
+auto create(const std::string& kind, const std::string& name, const char* symbol,
+            const sdk::PluginContext& ctx) {
+  auto& lib = find(kind, name);
+  if (!lib.has(symbol)) {
+    throw ConfigError("plugin '" + name + "' (" + kind + ") does not export " + symbol);
+  }
+  try {
+    return lib.get_alias<Factory>(symbol)(ctx);
+  } catch (const sdk::PluginError& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+}  // namespace
+
+std::vector<fs::path> plugin_search_path() {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("LITHOPS_PLUGIN_PATH")) {
+    std::string s = env;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+      auto end = s.find(':', start);
+      if (end == std::string::npos) end = s.size();
+      if (end > start) dirs.emplace_back(s.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  std::error_code ec;
+  auto self = boost::dll::this_line_location(ec);
+  if (!ec) dirs.push_back(self.parent_path() / LITHOPS_PLUGIN_INSTALL_SUBDIR);
+  auto exe = boost::dll::program_location(ec);
+  if (!ec) dirs.push_back(exe.parent_path() / "plugins");
+  dirs.emplace_back(LITHOPS_PLUGIN_BUILD_DIR);
+  return dirs;
+}
+
+void check_plugin_file(const fs::path& file, const std::string& kind) { load(file, kind); }
+
+std::unique_ptr<sdk::Executor> create_executor(const std::string& name,
+                                               const sdk::PluginContext& ctx) {
+  return create<sdk::ExecutorFactory>("executor", name, "lithops_create_executor", ctx);
+}
+std::unique_ptr<sdk::WorkerRuntime> create_worker_runtime(const std::string& name,
+                                                          const sdk::PluginContext& ctx) {
+  return create<sdk::WorkerRuntimeFactory>("executor", name, "lithops_create_worker_runtime", ctx);
+}
+std::unique_ptr<sdk::StateStore> create_state_store(const std::string& name,
+                                                    const sdk::PluginContext& ctx) {
+  return create<sdk::StateStoreFactory>("state", name, "lithops_create_state_store", ctx);
+}
+std::unique_ptr<sdk::PipeTransport> create_pipe_transport(const std::string& name,
+                                                          const sdk::PluginContext& ctx) {
+  return create<sdk::PipeTransportFactory>("pipe", name, "lithops_create_pipe_transport", ctx);
+}
+
+}  // namespace lithops::multiprocessing::detail

@@ -1,0 +1,39 @@
+// Finds plugins on the search path and creates their objects.
+//
+// Search path, in order: $LITHOPS_PLUGIN_PATH (colon-separated), <dir of this
+// library>/lithops/plugins (the install layout: <prefix>/lib/liblithops_multiprocessing.so +
+// <prefix>/lib/lithops/plugins), <dir of the executable>/plugins (a packaged runtime), and the
+// build tree. The first file named liblithops_<kind>_<name>.so wins. Libraries stay loaded for the
+// life of the process.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lithops/sdk/executor.hpp"
+#include "lithops/sdk/pipe_transport.hpp"
+#include "lithops/sdk/plugin_context.hpp"
+#include "lithops/sdk/state_store.hpp"
+
+namespace lithops::multiprocessing::detail {
+
+std::vector<std::filesystem::path> plugin_search_path();
+
+// kind: "executor", "state" or "pipe". Throws mp::ConfigError for an unknown name (listing the
+// plugins of that kind that exist and the path searched), a file that fails to load, or an ABI
+// version mismatch.
+std::unique_ptr<sdk::Executor> create_executor(const std::string& name,
+                                               const sdk::PluginContext& ctx);
+std::unique_ptr<sdk::WorkerRuntime> create_worker_runtime(const std::string& name,
+                                                          const sdk::PluginContext& ctx);
+std::unique_ptr<sdk::StateStore> create_state_store(const std::string& name,
+                                                    const sdk::PluginContext& ctx);
+std::unique_ptr<sdk::PipeTransport> create_pipe_transport(const std::string& name,
+                                                          const sdk::PluginContext& ctx);
+
+// Loads a plugin file directly (tests, diagnostics) and checks its ABI version and kind.
+void check_plugin_file(const std::filesystem::path& file, const std::string& kind);
+
+}  // namespace lithops::multiprocessing::detail

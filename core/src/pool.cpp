@@ -1,0 +1,471 @@
+#include <csignal>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <boost/core/demangle.hpp>
+#include <boost/json.hpp>
+
+#include "config_internal.hpp"
+#include "lithops/multiprocessing/errors.hpp"
+#include "lithops/multiprocessing/pool.hpp"
+#include "pool_internal.hpp"
+#include "process_internal.hpp"
+#include "remote_error.hpp"
+#include "runtime.hpp"
+
+namespace lithops::multiprocessing {
+namespace json = boost::json;
+
+namespace detail {
+
+class Job {
+ public:
+  mutable std::mutex mutex;
+  std::condition_variable cv;
+  std::string function;
+  json::array results;
+  std::size_t chunks_left = 0;
+  bool done = false;
+  std::exception_ptr error;
+  std::function<void(const json::array&)> on_success;
+  ErrorCallback on_error;
+};
+
+bool job_wait(Job& job, Timeout timeout) {
+  std::unique_lock lock(job.mutex);
+  if (!timeout) {
+    job.cv.wait(lock, [&] { return job.done; });
+    return true;
+  }
+  return job.cv.wait_for(lock, *timeout, [&] { return job.done; });
+}
+
+bool job_ready(const Job& job) {
+  std::lock_guard lock(job.mutex);
+  return job.done;
+}
+
+bool job_successful(const Job& job) {
+  std::lock_guard lock(job.mutex);
+  if (!job.done) throw ValueError("the result is not ready");
+  return !job.error;
+}
+
+const json::array& job_results(const Job& job) {
+  std::lock_guard lock(job.mutex);
+  if (job.error) std::rethrow_exception(job.error);
+  return job.results;
+}
+
+void throw_result_timeout() { throw TimeoutError("the result was not ready within the timeout"); }
+
+void throw_type_mismatch(const char* type, const char* what) {
+  throw TypeError("a result does not convert to " + boost::core::demangle(type) + ": " + what);
+}
+
+namespace {
+// Completes a job (first outcome wins) and runs its callback; called by the collector thread.
+void finish_job(Job& job, std::exception_ptr error) {
+  {
+    std::lock_guard lock(job.mutex);
+    if (job.done) return;
+    job.done = true;
+    job.error = error;
+  }
+  job.cv.notify_all();
+  try {
+    if (error && job.on_error) job.on_error(error);
+    if (!error && job.on_success) job.on_success(job.results);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lithops: a Pool callback threw: %s\n", e.what());
+  }
+}
+}  // namespace
+
+class PoolCore {
+ public:
+  explicit PoolCore(PoolOptions options);
+  ~PoolCore() { terminate(); }
+
+  std::shared_ptr<Job> submit(const std::string& function, json::array tasks, std::size_t chunksize,
+                              std::function<void(const json::array&)> on_success,
+                              ErrorCallback on_error);
+  void close();
+  void join();
+  void terminate();
+  int processes() const { return processes_; }
+
+ private:
+  enum class State { kRun, kClose, kTerminate };
+  struct WorkerRec {
+    std::string name;
+  };
+
+  void spawn_worker();  // caller holds mutex_
+  void push_stops(std::size_t n);
+  void collect();
+  void handle(const json::object& record);
+  void fail_all(const std::exception_ptr& error);  // caller does not hold mutex_
+  void stop_collector();
+  void cleanup_keys();
+
+  Runtime& rt_;
+  Store& store_;
+  PoolOptions options_;
+  int processes_;
+  std::string base_, tasks_key_, results_key_, alive_key_;
+  std::string expiry_;
+
+  std::mutex mutex_;
+  std::condition_variable workers_cv_;
+  State state_ = State::kRun;
+  bool joined_ = false;
+  std::map<std::string, WorkerRec> workers_;
+  std::map<unsigned long long, std::shared_ptr<Job>> jobs_;
+  unsigned long long next_job_ = 0;
+  int worker_counter_ = 0;
+  std::exception_ptr broken_;
+
+  std::atomic<bool> stopping_{false};
+  std::thread collector_;
+};
+
+PoolCore::PoolCore(PoolOptions options)
+    : rt_(Runtime::get()), store_(rt_.store()), options_(std::move(options)) {
+  processes_ = options_.processes.value_or(0);
+  if (processes_ == 0) {
+    auto* l = rt_.config().if_contains("lithops");
+    auto* w = l && l->is_object() ? l->as_object().if_contains("workers") : nullptr;
+    processes_ = w && w->is_int64() ? static_cast<int>(w->as_int64()) : cpu_count();
+  }
+  if (processes_ < 1) throw ValueError("Number of processes must be at least 1");
+  if (options_.maxtasksperchild && *options_.maxtasksperchild < 1) {
+    throw ValueError("maxtasksperchild must be a positive int or unset");
+  }
+  base_ = rt_.prefix() + "pool:" + rt_.new_id() + ":";
+  tasks_key_ = base_ + "tasks";
+  results_key_ = base_ + "results";
+  alive_key_ = base_ + "alive";
+  expiry_ = store_.expiry_text();
+  store_.run({"SET", alive_key_, "1", "EX", expiry_});
+  collector_ = std::thread([this] { collect(); });
+  std::lock_guard lock(mutex_);
+  try {
+    for (int i = 0; i < processes_; ++i) spawn_worker();
+  } catch (...) {
+    stopping_ = true;
+    push_stops(workers_.size());
+    store_.run({"RPUSH", results_key_, "{\"wake\":true}"});
+    collector_.join();
+    throw;
+  }
+}
+
+void PoolCore::spawn_worker() {
+  const std::string id = rt_.new_id();
+  const std::string name = "PoolWorker-" + std::to_string(++worker_counter_);
+  json::object pool{{"tasks", tasks_key_},
+                    {"results", results_key_},
+                    {"wip", base_ + "wip:" + id},
+                    {"alive", alive_key_},
+                    {"initializer", options_.initializer.name},
+                    {"initargs", options_.initargs},
+                    {"maxtasks", options_.maxtasksperchild.value_or(0)}};
+  json::object payload{{"kind", "pool_worker"},
+                       {"context", rt_.worker_context()},
+                       {"id", id},
+                       {"self", to_json(ProcessInfo{name, std::nullopt, true, id})},
+                       {"parent", to_json(current_process())},
+                       {"env", parameters().env_vars},
+                       {"pool", std::move(pool)}};
+  Store* store = &store_;
+  const std::string results = results_key_;
+  rt_.watch(id, [store, results, id](int status, const std::string& reason) {
+    store->run(
+        {"RPUSH", results,
+         json::serialize(json::object{{"lost", id}, {"status", status}, {"reason", reason}})});
+  });
+  workers_[id] = WorkerRec{name};
+  try {
+    rt_.executor().invoke({id, json::serialize(payload)});
+  } catch (...) {
+    workers_.erase(id);
+    rt_.unwatch(id);
+    throw;
+  }
+}
+
+void PoolCore::push_stops(std::size_t n) {
+  if (n == 0) return;
+  std::vector<std::string_view> args{"RPUSH", tasks_key_};
+  for (std::size_t i = 0; i < n; ++i) args.push_back(kStopSentinel);
+  store_.run(args);
+}
+
+std::shared_ptr<Job> PoolCore::submit(const std::string& function, json::array tasks,
+                                      std::size_t chunksize,
+                                      std::function<void(const json::array&)> on_success,
+                                      ErrorCallback on_error) {
+  auto job = std::make_shared<Job>();
+  job->function = function;
+  job->on_success = std::move(on_success);
+  job->on_error = std::move(on_error);
+  const std::size_t n = tasks.size();
+  job->results.resize(n);
+  if (n == 0) {
+    job->done = true;  // as CPython: an empty map is ready at once, no callback
+    return job;
+  }
+  if (chunksize == 0) {
+    const std::size_t per = static_cast<std::size_t>(processes_) * 4;
+    chunksize = n / per + (n % per ? 1 : 0);
+  }
+  std::lock_guard lock(mutex_);
+  if (state_ != State::kRun) throw ValueError("Pool not running");
+  if (broken_) std::rethrow_exception(broken_);
+  const auto jid = ++next_job_;
+  std::vector<std::string> messages;
+  for (std::size_t start = 0; start < n; start += chunksize) {
+    json::array chunk;
+    for (std::size_t i = start; i < std::min(n, start + chunksize); ++i) {
+      chunk.push_back(std::move(tasks[i]));
+    }
+    messages.push_back(json::serialize(json::object{
+        {"job", jid}, {"start", start}, {"function", function}, {"args", std::move(chunk)}}));
+  }
+  job->chunks_left = messages.size();
+  jobs_[jid] = job;
+  std::vector<sdk::Command> cmds(2);
+  cmds[0].reserve(messages.size() + 2);
+  cmds[0].push_back("RPUSH");
+  cmds[0].push_back(tasks_key_);
+  for (auto& m : messages) cmds[0].push_back(std::move(m));
+  cmds[1] = {"EXPIRE", tasks_key_, expiry_};
+  for (const auto& r : store_.pipeline(cmds)) {
+    if (r.is_error()) {
+      jobs_.erase(jid);
+      throw OSError("could not queue the Pool tasks: " + r.str);
+    }
+  }
+  return job;
+}
+
+void PoolCore::collect() {
+  while (!stopping_) {
+    std::optional<std::string> record;
+    try {
+      record = store_.blpop(results_key_, std::chrono::seconds(1));
+    } catch (const std::exception& e) {
+      // The store is gone: nothing will report any more, so fail what waits instead of hanging.
+      fail_all(
+          std::make_exception_ptr(OSError(std::string("Pool lost its state store: ") + e.what())));
+      return;
+    }
+    if (!record) continue;
+    try {
+      handle(json::parse(*record).as_object());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lithops: Pool ignored a malformed record: %s\n", e.what());
+    }
+  }
+}
+
+void PoolCore::handle(const json::object& r) {
+  if (auto* jid = r.if_contains("job")) {
+    std::shared_ptr<Job> job;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = jobs_.find(jid->to_number<unsigned long long>());
+      if (it == jobs_.end()) return;  // already failed
+      job = it->second;
+    }
+    std::exception_ptr error;
+    bool complete = false;
+    if (auto* err = r.if_contains("error")) {
+      error = make_exception(error_from_json(err->as_object()));
+      complete = true;
+    } else {
+      std::lock_guard lock(job->mutex);
+      auto start = r.at("start").to_number<std::size_t>();
+      for (const auto& v : r.at("ok").as_array()) job->results[start++] = v;
+      complete = --job->chunks_left == 0;
+    }
+    if (complete) {
+      {
+        std::lock_guard lock(mutex_);
+        jobs_.erase(jid->to_number<unsigned long long>());
+      }
+      finish_job(*job, error);
+      workers_cv_.notify_all();
+    }
+    return;
+  }
+  if (auto* id = r.if_contains("exit")) {
+    const std::string wid(id->as_string());
+    rt_.unwatch(wid);
+    std::exception_ptr init_error;
+    if (auto* e = r.if_contains("init_error")) {
+      init_error = make_exception(error_from_json(e->as_object()));
+    }
+    {
+      std::lock_guard lock(mutex_);
+      workers_.erase(wid);
+      if (init_error) {
+        broken_ = init_error;
+      } else if (state_ == State::kRun) {
+        spawn_worker();  // maxtasksperchild reached: replace it
+      }
+    }
+    if (init_error) fail_all(init_error);
+    workers_cv_.notify_all();
+    return;
+  }
+  if (auto* id = r.if_contains("lost")) {
+    const std::string wid(id->as_string());
+    const std::string reason(r.at("reason").as_string());
+    const std::string wip = base_ + "wip:" + wid;
+    auto running = store_.run({"LRANGE", wip, "0", "-1"});
+    store_.run({"DEL", wip});
+    for (const auto& m : running.elements) {
+      if (m.str == kStopSentinel) continue;
+      auto task = json::parse(m.str).as_object();
+      auto jid = task.at("job").to_number<unsigned long long>();
+      std::shared_ptr<Job> job;
+      {
+        std::lock_guard lock(mutex_);
+        auto it = jobs_.find(jid);
+        if (it == jobs_.end()) continue;
+        job = it->second;
+        jobs_.erase(it);
+      }
+      finish_job(*job, std::make_exception_ptr(ProcessError(
+                           "task " + std::to_string(task.at("start").to_number<long long>()) +
+                           " of a Pool call of '" + job->function + "' was lost: " + reason)));
+    }
+    {
+      std::lock_guard lock(mutex_);
+      workers_.erase(wid);
+      const bool pending = !jobs_.empty();
+      if (state_ == State::kRun || (state_ == State::kClose && pending)) {
+        spawn_worker();
+        if (state_ == State::kClose) push_stops(1);
+      }
+    }
+    workers_cv_.notify_all();
+  }
+}
+
+void PoolCore::fail_all(const std::exception_ptr& error) {
+  std::map<unsigned long long, std::shared_ptr<Job>> jobs;
+  {
+    std::lock_guard lock(mutex_);
+    jobs.swap(jobs_);
+  }
+  for (auto& [id, job] : jobs) finish_job(*job, error);
+  workers_cv_.notify_all();
+}
+
+void PoolCore::close() {
+  std::lock_guard lock(mutex_);
+  if (state_ != State::kRun) return;
+  state_ = State::kClose;
+  push_stops(workers_.size());
+}
+
+void PoolCore::join() {
+  {
+    std::unique_lock lock(mutex_);
+    if (state_ == State::kRun)
+      throw ValueError("Pool is still running; call close() or terminate() first");
+    if (joined_) return;
+    workers_cv_.wait(lock, [&] { return workers_.empty(); });
+    joined_ = true;
+  }
+  stop_collector();
+  cleanup_keys();
+}
+
+void PoolCore::terminate() {
+  std::vector<std::string> busy;
+  {
+    std::unique_lock lock(mutex_);
+    if (joined_) return;
+    const bool idle = jobs_.empty();
+    state_ = State::kTerminate;
+    if (idle) {
+      // Nothing running: let the workers finish their loop and go back to the backend warm.
+      push_stops(workers_.size());
+    } else {
+      for (const auto& [id, w] : workers_) busy.push_back(id);
+    }
+  }
+  for (const auto& id : busy) rt_.executor().cancel(id, SIGTERM);
+  fail_all(std::make_exception_ptr(ProcessError("the Pool was terminated")));
+  {
+    std::unique_lock lock(mutex_);
+    if (!workers_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return workers_.empty(); })) {
+      for (const auto& [id, w] : workers_) rt_.executor().cancel(id, SIGKILL);
+      workers_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return workers_.empty(); });
+      for (const auto& [id, w] : workers_) rt_.unwatch(id);
+      workers_.clear();
+    }
+    joined_ = true;
+  }
+  stop_collector();
+  cleanup_keys();
+}
+
+void PoolCore::stop_collector() {
+  if (!collector_.joinable()) return;
+  stopping_ = true;
+  try {
+    store_.run({"RPUSH", results_key_, "{\"wake\":true}"});
+  } catch (const std::exception&) {
+    // The collector notices `stopping_` within a second on its own.
+  }
+  collector_.join();
+}
+
+void PoolCore::cleanup_keys() {
+  try {
+    store_.run({"DEL", tasks_key_, results_key_, alive_key_});
+  } catch (const std::exception&) {
+    // They expire anyway.
+  }
+}
+
+}  // namespace detail
+
+Pool::Pool() : Pool(PoolOptions{}) {}
+namespace {
+PoolOptions with_processes(int processes) {
+  PoolOptions o;
+  o.processes = processes;
+  return o;
+}
+}  // namespace
+Pool::Pool(int processes) : Pool(with_processes(processes)) {}
+Pool::Pool(PoolOptions options) : core_(std::make_shared<detail::PoolCore>(std::move(options))) {}
+Pool::Pool(Pool&&) noexcept = default;
+Pool& Pool::operator=(Pool&&) noexcept = default;
+Pool::~Pool() = default;
+
+std::shared_ptr<detail::Job> Pool::submit_job(const std::string& function, json::array tasks,
+                                              std::size_t chunksize,
+                                              std::function<void(const json::array&)> on_success,
+                                              ErrorCallback on_error) {
+  return core_->submit(function, std::move(tasks), chunksize, std::move(on_success),
+                       std::move(on_error));
+}
+
+void Pool::close() { core_->close(); }
+void Pool::join() { core_->join(); }
+void Pool::terminate() { core_->terminate(); }
+int Pool::processes() const { return core_->processes(); }
+
+}  // namespace lithops::multiprocessing

@@ -1,0 +1,120 @@
+// The worker side of a Pool: run the initializer, then take task chunks until told to stop.
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include "lithops/multiprocessing/errors.hpp"
+#include "lithops/multiprocessing/registry.hpp"
+#include "pool_internal.hpp"
+#include "process_internal.hpp"
+#include "remote_error.hpp"
+#include "runtime.hpp"
+#include "worker.hpp"
+
+namespace lithops::multiprocessing::detail {
+namespace json = boost::json;
+
+namespace {
+
+// Runs one chunk and returns its result record: {"job","start","ok":[...]} or {"job","error"}.
+std::string run_chunk(const std::string& message) {
+  auto task = json::parse(message).as_object();
+  json::object record{{"job", task.at("job")}, {"start", task.at("start")}};
+  const auto start = task.at("start").to_number<long long>();
+  long long index = start;
+  try {
+    auto fn = find_function(std::string(task.at("function").as_string()));
+    json::array results;
+    for (const auto& args : task.at("args").as_array()) {
+      results.push_back(fn.invoker(fn.fn, args));
+      ++index;
+    }
+    record["ok"] = std::move(results);
+  } catch (...) {
+    auto error = capture_current_exception();
+    error.task = index;
+    record["error"] = to_json(error);
+  }
+  return json::serialize(record);
+}
+
+}  // namespace
+
+void run_pool_worker(const json::object& payload) {
+  auto& rt = Runtime::for_worker(payload.at("context").as_object());
+  auto self = process_info_from_json(payload.at("self").as_object());
+  self.pid = static_cast<long long>(::getpid());
+  set_current_process(self, process_info_from_json(payload.at("parent").as_object()));
+  apply_env(payload);
+
+  const auto& pool = payload.at("pool").as_object();
+  const std::string id(payload.at("id").as_string());
+  const std::string tasks(pool.at("tasks").as_string());
+  const std::string results(pool.at("results").as_string());
+  const std::string wip(pool.at("wip").as_string());
+  const std::string alive(pool.at("alive").as_string());
+  const long long maxtasks = pool.at("maxtasks").to_number<long long>();
+  const std::string expiry = rt.store().expiry_text();
+  auto& store = rt.store();
+
+  auto report_exit = [&](json::object record) {
+    record["exit"] = id;
+    std::vector<sdk::Command> cmds{{"RPUSH", results, json::serialize(record)},
+                                   {"EXPIRE", results, expiry}};
+    store.pipeline(cmds);
+  };
+
+  if (const auto& init = pool.at("initializer").as_string(); !init.empty()) {
+    try {
+      auto fn = find_function(std::string(init));
+      fn.invoker(fn.fn, pool.at("initargs"));
+    } catch (...) {
+      report_exit({{"init_error", to_json(capture_current_exception())}});
+      return;
+    }
+  }
+
+  long long done = 0;
+  std::optional<std::string> next;
+  std::string reason = "stop";
+  for (;;) {
+    if (maxtasks > 0 && done >= maxtasks) {
+      reason = "maxtasks";
+      break;
+    }
+    if (!next) {
+      auto r = store.raw().execute(
+          std::vector<std::string_view>{"BLMOVE", tasks, wip, "LEFT", "RIGHT", "2"},
+          std::chrono::seconds(10));
+      if (r.is_error()) throw OSError("Pool worker could not take a task: " + r.str);
+      if (r.is_nil()) {
+        // Nothing to do for a while: stop if the pool is gone (driver ended without stopping us).
+        if (store.run({"EXISTS", alive}).integer == 0) break;
+        continue;
+      }
+      next = std::move(r.str);
+    }
+    std::string message = std::move(*next);
+    next.reset();
+    if (message == kStopSentinel) {
+      store.run({"LREM", wip, "1", kStopSentinel});
+      break;
+    }
+    const std::string record = run_chunk(message);
+    ++done;
+    // One round trip: hand in the result, clear the in-progress marker, take the next task.
+    std::vector<sdk::Command> cmds{
+        {"RPUSH", results, record}, {"EXPIRE", results, expiry}, {"LREM", wip, "1", message}};
+    const bool more = maxtasks <= 0 || done < maxtasks;
+    if (more) cmds.push_back({"LMOVE", tasks, wip, "LEFT", "RIGHT"});
+    auto replies = store.pipeline(cmds);
+    for (const auto& r : replies) {
+      if (r.is_error()) throw OSError("Pool worker could not report a result: " + r.str);
+    }
+    if (more && replies.back().type == sdk::Reply::Type::kString)
+      next = std::move(replies.back().str);
+  }
+  report_exit({{"reason", reason}});
+}
+
+}  // namespace lithops::multiprocessing::detail

@@ -1,0 +1,168 @@
+#include "runtime.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include <boost/json.hpp>
+
+#include "config_internal.hpp"
+#include "embedded_redis.hpp"
+#include "lithops/multiprocessing/errors.hpp"
+#include "plugin_loader.hpp"
+#include "process_internal.hpp"
+
+namespace lithops::multiprocessing::detail {
+namespace json = boost::json;
+
+namespace {
+std::mutex g_mutex;
+Runtime* g_runtime = nullptr;  // owned; released by Runtime::shutdown()
+bool g_atexit_registered = false;
+
+std::string random_hex(std::size_t n) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* digits = "0123456789abcdef";
+  std::string s(n, '0');
+  for (auto& c : s) c = digits[rng() & 15];
+  return s;
+}
+
+std::string string_at(const json::object& o, const char* section, const char* key,
+                      const char* fallback) {
+  auto* s = o.if_contains(section);
+  if (!s || !s->is_object()) return fallback;
+  auto* v = s->as_object().if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string(fallback);
+}
+
+const json::object& section_of(const json::object& config, const std::string& name) {
+  static const json::object empty;
+  auto* s = config.if_contains(name);
+  return s && s->is_object() ? s->as_object() : empty;
+}
+
+void register_atexit() {
+  if (g_atexit_registered) return;
+  g_atexit_registered = true;
+  std::atexit([] { Runtime::shutdown(); });
+}
+}  // namespace
+
+Runtime::Runtime(json::object config, std::string prefix, bool driver)
+    : config_(std::move(config)), prefix_(std::move(prefix)), driver_(driver) {
+  id_base_ = random_hex(8);
+  if (driver_ && !config_.contains("redis")) {
+    embedded_redis_ = EmbeddedRedis::start();
+    config_["redis"] = embedded_redis_->redis_config();
+  }
+  store_plugin_ = string_at(config_, "lithops", "state_store", "redis");
+  const long long expiry = parameters().redis_expiry_time;
+  sdk::PluginContext ctx;
+  ctx.config = &config_;
+  ctx.section = &section_of(config_, store_plugin_);
+  ctx.key_prefix = prefix_;
+  ctx.expiry_seconds = expiry;
+  store_ = std::make_unique<Store>(create_state_store(store_plugin_, ctx), expiry);
+  worker_context_ = {{"config", config_}, {"prefix", prefix_}, {"expiry", expiry}};
+}
+
+Runtime::~Runtime() { stop(); }
+
+void Runtime::stop() {
+  {
+    std::lock_guard lock(executor_mutex_);
+    executor_.reset();  // stops this process's workers
+  }
+  store_.reset();
+  embedded_redis_.reset();
+}
+
+Runtime& Runtime::get() {
+  std::lock_guard lock(g_mutex);
+  if (!g_runtime) {
+    g_runtime = new Runtime(effective_config(), "lithops:" + random_hex(12) + ":", true);
+    register_atexit();
+  }
+  return *g_runtime;
+}
+
+Runtime& Runtime::for_worker(const json::object& context) {
+  std::unique_lock lock(g_mutex);
+  const auto& prefix = context.at("prefix").as_string();
+  if (g_runtime && g_runtime->prefix_ == prefix) return *g_runtime;
+  Runtime* old = g_runtime;
+  g_runtime = nullptr;
+  lock.unlock();
+  delete old;  // a warm worker serving another session: start afresh
+  auto* fresh = new Runtime(context.at("config").as_object(), std::string(prefix), false);
+  lock.lock();
+  g_runtime = fresh;
+  register_atexit();
+  return *g_runtime;
+}
+
+void Runtime::shutdown() {
+  finalize_children();
+  Runtime* r;
+  {
+    std::lock_guard lock(g_mutex);
+    r = g_runtime;
+    g_runtime = nullptr;
+  }
+  delete r;
+}
+
+sdk::Executor& Runtime::executor() {
+  std::lock_guard lock(executor_mutex_);
+  if (!executor_) {
+    const std::string backend = string_at(config_, "lithops", "backend", "localhost");
+    sdk::PluginContext ctx;
+    ctx.config = &config_;
+    ctx.section = &section_of(config_, backend);
+    ctx.store = &store_->raw();
+    ctx.key_prefix = prefix_;
+    ctx.expiry_seconds = store_->expiry();
+    executor_ = create_executor(backend, ctx);
+    executor_->set_listener(this);
+  }
+  return *executor_;
+}
+
+std::optional<long long> Runtime::embedded_redis_pid() const {
+  if (!embedded_redis_) return std::nullopt;
+  return static_cast<long long>(embedded_redis_->pid());
+}
+
+std::string Runtime::new_id() { return id_base_ + "-" + std::to_string(++counter_); }
+
+void Runtime::watch(const std::string& id, LossHandler handler) {
+  std::lock_guard lock(watch_mutex_);
+  watchers_[id] = std::move(handler);
+}
+
+void Runtime::unwatch(const std::string& id) {
+  std::lock_guard lock(watch_mutex_);
+  watchers_.erase(id);
+}
+
+void Runtime::on_invocation_lost(const std::string& id, int status, const std::string& reason) {
+  LossHandler handler;
+  {
+    std::lock_guard lock(watch_mutex_);
+    auto it = watchers_.find(id);
+    if (it == watchers_.end()) return;
+    handler = std::move(it->second);
+    watchers_.erase(it);
+  }
+  try {
+    handler(status, reason);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lithops: could not report lost invocation %s: %s\n", id.c_str(),
+                 e.what());
+  }
+}
+
+}  // namespace lithops::multiprocessing::detail

@@ -1,0 +1,98 @@
+#include "store.hpp"
+
+#include <cstdio>
+
+#include "lithops/multiprocessing/errors.hpp"
+#include "lithops/sdk/errors.hpp"
+
+namespace lithops::multiprocessing::detail {
+namespace {
+constexpr std::chrono::milliseconds kCommandTimeout{30000};
+// Longest single BLPOP: waits forever are a loop of these, so a dead server surfaces as an error.
+constexpr Duration kSlice = std::chrono::seconds(2);
+constexpr std::chrono::milliseconds kSliceMargin{5000};
+}  // namespace
+
+std::string seconds_text(Duration d) {
+  char buf[32];
+  double s = std::chrono::duration<double>(d).count();
+  std::snprintf(buf, sizeof buf, "%.3f", s < 0.001 ? 0.001 : s);
+  return buf;
+}
+
+Store::Store(std::unique_ptr<sdk::StateStore> store, long long expiry_seconds)
+    : store_(std::move(store)), expiry_(expiry_seconds) {}
+
+sdk::Reply Store::run(std::initializer_list<std::string_view> args) {
+  return run(std::span<const std::string_view>(args.begin(), args.size()));
+}
+
+sdk::Reply Store::run(std::span<const std::string_view> args) {
+  sdk::Reply r;
+  try {
+    r = store_->execute(args, kCommandTimeout);
+  } catch (const sdk::PluginError& e) {
+    throw OSError(e.what());
+  }
+  if (r.is_error()) {
+    throw OSError(store_->endpoint() + " answered " + std::string(args.empty() ? "" : args[0]) +
+                  " with an error: " + r.str);
+  }
+  return r;
+}
+
+std::vector<sdk::Reply> Store::pipeline(std::span<const sdk::Command> commands) {
+  try {
+    return store_->execute_pipeline(commands, kCommandTimeout);
+  } catch (const sdk::PluginError& e) {
+    throw OSError(e.what());
+  }
+}
+
+std::optional<std::pair<std::string, std::string>> Store::blpop(std::span<const std::string> keys,
+                                                                Timeout timeout) {
+  const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                                : std::chrono::steady_clock::time_point::max();
+  std::vector<std::string_view> args;
+  args.reserve(keys.size() + 2);
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    Duration slice = kSlice;
+    if (timeout) {
+      if (now >= deadline) {
+        // A last non-blocking look, so timeout 0 still takes what is there.
+        for (const auto& k : keys) {
+          auto r = run({"LPOP", k});
+          if (r.type == sdk::Reply::Type::kString) return std::make_pair(k, std::move(r.str));
+        }
+        return std::nullopt;
+      }
+      slice = std::min(slice, deadline - now);
+    }
+    const std::string secs = seconds_text(slice);
+    args.clear();
+    args.push_back("BLPOP");
+    for (const auto& k : keys) args.push_back(k);
+    args.push_back(secs);
+    sdk::Reply r;
+    try {
+      r = store_->execute(
+          args, std::chrono::duration_cast<std::chrono::milliseconds>(slice) + kSliceMargin);
+    } catch (const sdk::PluginError& e) {
+      throw OSError(e.what());
+    }
+    if (r.is_error()) throw OSError(store_->endpoint() + " answered BLPOP with an error: " + r.str);
+    if (r.type == sdk::Reply::Type::kArray && r.elements.size() == 2) {
+      return std::make_pair(std::move(r.elements[0].str), std::move(r.elements[1].str));
+    }
+    if (timeout && std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+  }
+}
+
+std::optional<std::string> Store::blpop(const std::string& key, Timeout timeout) {
+  auto r = blpop(std::span<const std::string>(&key, 1), timeout);
+  if (!r) return std::nullopt;
+  return std::move(r->second);
+}
+
+}  // namespace lithops::multiprocessing::detail

@@ -1,0 +1,47 @@
+// The core's view of the StateStore: typed helpers over Redis commands, error mapping, and the
+// one blocking-pop-with-deadline every primitive uses.
+#pragma once
+
+#include <chrono>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lithops/multiprocessing/common.hpp"
+#include "lithops/sdk/state_store.hpp"
+
+namespace lithops::multiprocessing::detail {
+
+class Store {
+ public:
+  Store(std::unique_ptr<sdk::StateStore> store, long long expiry_seconds);
+
+  // Runs one command; a server error reply or a lost connection throws (mp::OSError naming the
+  // endpoint). Use for non-blocking commands.
+  sdk::Reply run(std::initializer_list<std::string_view> args);
+  sdk::Reply run(std::span<const std::string_view> args);
+  // One round trip for many commands; error replies are returned, not thrown.
+  std::vector<sdk::Reply> pipeline(std::span<const sdk::Command> commands);
+
+  // BLPOP on `keys` until something arrives or `timeout` passes (std::nullopt: forever).
+  // Returns {key, value}. Long waits are cut into slices so a lost server is noticed.
+  std::optional<std::pair<std::string, std::string>> blpop(std::span<const std::string> keys,
+                                                           Timeout timeout);
+  std::optional<std::string> blpop(const std::string& key, Timeout timeout);
+
+  long long expiry() const { return expiry_; }
+  std::string expiry_text() const { return std::to_string(expiry_); }
+  sdk::StateStore& raw() { return *store_; }
+
+ private:
+  std::unique_ptr<sdk::StateStore> store_;
+  long long expiry_;
+};
+
+// "0.25": a Redis blocking-command timeout in seconds (Redis >= 6 takes fractions).
+std::string seconds_text(Duration d);
+
+}  // namespace lithops::multiprocessing::detail

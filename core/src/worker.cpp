@@ -1,0 +1,128 @@
+#include "worker.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <boost/json.hpp>
+
+#include "lithops/multiprocessing/errors.hpp"
+#include "lithops/multiprocessing/init.hpp"
+#include "lithops/multiprocessing/registry.hpp"
+#include "plugin_loader.hpp"
+#include "process_internal.hpp"
+#include "remote_error.hpp"
+#include "runtime.hpp"
+
+namespace lithops::multiprocessing {
+namespace json = boost::json;
+
+namespace detail {
+namespace {
+
+void flush_output() {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+}
+
+void run_process(const json::object& payload) {
+  auto& rt = Runtime::for_worker(payload.at("context").as_object());
+  auto self = process_info_from_json(payload.at("self").as_object());
+  self.pid = static_cast<long long>(::getpid());
+  set_current_process(self, process_info_from_json(payload.at("parent").as_object()));
+  apply_env(payload);
+
+  int exitcode = 0;
+  try {
+    auto fn = find_function(std::string(payload.at("function").as_string()));
+    fn.invoker(fn.fn, payload.at("args"));
+  } catch (...) {
+    // As Python: the traceback goes to the child's stderr and the exit code is 1.
+    auto error = capture_current_exception();
+    flush_output();
+    std::fprintf(
+        stderr, "Process %s:\nTraceback (C++ stack where the exception was caught):\n%s%s: %s\n",
+        self.name.c_str(), error.traceback.c_str(), error.type.c_str(), error.message.c_str());
+    exitcode = 1;
+  }
+  // Python joins a process's own non-daemonic children before it exits.
+  finalize_children();
+  flush_output();
+  const std::string key(payload.at("result_key").as_string());
+  std::vector<sdk::Command> cmds{
+      {"RPUSH", key, json::serialize(json::object{{"exitcode", exitcode}})},
+      {"EXPIRE", key, rt.store().expiry_text()}};
+  for (const auto& r : rt.store().pipeline(cmds)) {
+    if (r.is_error()) throw OSError("could not report the exit code: " + r.str);
+  }
+}
+
+}  // namespace
+
+void apply_env(const json::object& payload) {
+  auto* env = payload.if_contains("env");
+  if (!env || !env->is_object()) return;
+  for (const auto& kv : env->as_object()) {
+    if (kv.value().is_string()) {
+      ::setenv(std::string(kv.key()).c_str(), kv.value().as_string().c_str(), 1);
+    }
+  }
+}
+
+void handle_payload(const std::string& payload) {
+  try {
+    auto v = json::parse(payload);
+    const auto& o = v.as_object();
+    const auto& kind = o.at("kind").as_string();
+    if (kind == "process") {
+      run_process(o);
+    } else if (kind == "pool_worker") {
+      run_pool_worker(o);
+    } else {
+      throw ValueError("unknown payload kind '" + std::string(kind) + "'");
+    }
+  } catch (const std::exception& e) {
+    flush_output();
+    std::fprintf(stderr, "lithops worker %d: cannot run or report an invocation: %s\n",
+                 static_cast<int>(::getpid()), e.what());
+    std::fflush(stderr);
+    // The executor sees the exit and reports the invocation lost, so nobody waits for it.
+    ::_exit(70);
+  }
+}
+
+}  // namespace detail
+
+void init(int /*argc*/, char** /*argv*/) {
+  std::string backend;
+  if (const char* b = std::getenv("LITHOPS_WORKER_BACKEND"); b && *b) {
+    backend = b;
+  } else if (std::getenv("AWS_LAMBDA_RUNTIME_API")) {
+    backend = "aws_lambda";
+  } else if (std::getenv("__OW_API_HOST")) {
+    backend = "openwhisk";
+  } else {
+    return;  // the driver
+  }
+  int code = 0;
+  try {
+    static const json::object empty;
+    sdk::PluginContext ctx;
+    ctx.config = &empty;
+    ctx.section = &empty;
+    auto runtime = detail::create_worker_runtime(backend, ctx);
+    code = runtime->serve([](const std::string& payload) { detail::handle_payload(payload); });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lithops worker (%s backend) failed: %s\n", backend.c_str(), e.what());
+    code = 70;
+  }
+  std::exit(code);
+}
+
+void shutdown() { detail::Runtime::shutdown(); }
+
+}  // namespace lithops::multiprocessing

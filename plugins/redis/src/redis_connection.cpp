@@ -1,0 +1,205 @@
+#include "redis_connection.hpp"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "lithops/sdk/errors.hpp"
+
+namespace lithops::plugins::redis {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr const char* kConnectFix =
+    "start redis-server or fix the `redis` section of the Lithops config (host, port, unix_socket, "
+    "password)";
+
+timeval to_timeval(milliseconds t) {
+  // Beyond ~30 years means "forever", which SO_RCVTIMEO spells as zero.
+  if (t >= milliseconds(1'000'000'000'000LL)) return timeval{0, 0};
+  // Zero would also mean forever: the shortest real bound is 1 ms.
+  if (t < milliseconds(1)) t = milliseconds(1);
+  return timeval{static_cast<time_t>(t.count() / 1000),
+                 static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+}
+
+std::string reply_text(const redisReply& r) { return std::string(r.str, r.len); }
+
+}  // namespace
+
+sdk::Reply to_reply(const redisReply& r) {
+  sdk::Reply out;
+  switch (r.type) {
+    case REDIS_REPLY_STRING:
+      out.type = sdk::Reply::Type::kString;
+      out.str.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = sdk::Reply::Type::kStatus;
+      out.str.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = sdk::Reply::Type::kError;
+      out.str.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = sdk::Reply::Type::kInteger;
+      out.integer = r.integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = sdk::Reply::Type::kArray;
+      out.elements.reserve(r.elements);
+      for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(to_reply(*r.element[i]));
+      break;
+    default:  // REDIS_REPLY_NIL
+      break;
+  }
+  return out;
+}
+
+Connection Connection::open(const RedisConfig& config, const std::string& address) {
+  const timeval tv = to_timeval(config.connect_timeout);
+  Connection conn;
+  conn.ctx_.reset(config.unix_socket.empty()
+                      ? redisConnectWithTimeout(config.host.c_str(), config.port, tv)
+                      : redisConnectUnixWithTimeout(config.unix_socket.c_str(), tv));
+  if (!conn.ctx_)
+    throw sdk::ConnectionError("cannot connect to redis at " + address + ": out of memory");
+  if (conn.ctx_->err != 0) {
+    throw sdk::ConnectionError("cannot connect to redis at " + address + ": " + conn.ctx_->errstr +
+                               "; " + kConnectFix);
+  }
+  if (config.unix_socket.empty()) redisEnableKeepAlive(conn.ctx_.get());
+  if (!conn.set_timeout(config.connect_timeout)) conn.fail(errno, address, "connect");
+
+  auto run = [&](std::initializer_list<std::string_view> args, const char* during) {
+    ReplyPtr reply = with_argv(std::span<const std::string_view>(args.begin(), args.size()),
+                               [&](int argc, const char** argv, const std::size_t* lens) {
+                                 return conn.command(argc, argv, lens);
+                               });
+    if (!reply) conn.fail(errno, address, during);
+    return reply;
+  };
+
+  bool verified = false;
+  if (!config.password.empty() || !config.username.empty()) {
+    ReplyPtr auth = config.username.empty()
+                        ? run({"AUTH", config.password}, "AUTH")
+                        : run({"AUTH", config.username, config.password}, "AUTH");
+    if (auth->type == REDIS_REPLY_ERROR) {
+      throw sdk::ConnectionError("redis at " + address +
+                                 " refused the credentials: " + reply_text(*auth) +
+                                 "; fix `password` (and `username`) in the `redis` section of the "
+                                 "Lithops config");
+    }
+    verified = true;
+  }
+  if (config.db != 0) {
+    const std::string db = std::to_string(config.db);
+    ReplyPtr select = run({"SELECT", db}, "SELECT");
+    if (select->type == REDIS_REPLY_ERROR) {
+      if (std::strncmp(select->str, "NOAUTH", 6) == 0) {
+        throw sdk::ConnectionError("redis at " + address +
+                                   " requires a password: " + reply_text(*select) +
+                                   "; set `password` in the `redis` section of the Lithops config");
+      }
+      throw sdk::ConfigError("redis at " + address + " rejected `redis.db` " + db + ": " +
+                             reply_text(*select) + "; fix `db` in the Lithops config");
+    }
+    verified = true;
+  }
+  if (!verified) {
+    // Nothing was sent yet: make sure the server answers and needs no password.
+    ReplyPtr pong = run({"PING"}, "PING");
+    if (pong->type == REDIS_REPLY_ERROR) {
+      throw sdk::ConnectionError("redis at " + address + " refused PING: " + reply_text(*pong) +
+                                 "; set `password` in the `redis` section of the Lithops config");
+    }
+  }
+  return conn;
+}
+
+bool Connection::set_timeout(milliseconds timeout) {
+  if (timeout == timeout_) return true;
+  // hiredis 0.14's redisSetTimeout only calls setsockopt(SO_RCVTIMEO/SO_SNDTIMEO).
+  if (redisSetTimeout(ctx_.get(), to_timeval(timeout)) != REDIS_OK) {
+    timeout_ = milliseconds(-1);
+    return false;
+  }
+  timeout_ = timeout;
+  return true;
+}
+
+void Connection::append(int argc, const char** argv, const std::size_t* lens) {
+  // RESP: *<argc>\r\n then $<len>\r\n<bytes>\r\n per argument.
+  auto put_number = [this](char prefix, std::size_t n) {
+    char buf[24];
+    buf[0] = prefix;
+    char* end = std::to_chars(buf + 1, buf + sizeof(buf) - 2, n).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    out_.append(buf, end);
+  };
+  put_number('*', static_cast<std::size_t>(argc));
+  for (int i = 0; i < argc; ++i) {
+    put_number('$', lens[i]);
+    out_.append(argv[i], lens[i]);
+    out_.append("\r\n", 2);
+  }
+}
+
+bool Connection::flush() {
+  const char* p = out_.data();
+  std::size_t left = out_.size();
+  while (left > 0) {
+    const ssize_t n = ::send(ctx_->fd, p, left, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  // Keep a small buffer for the next command; give back what a huge value made it grow to.
+  constexpr std::size_t kKeep = 64 * 1024;
+  if (out_.capacity() > kKeep) {
+    std::string().swap(out_);
+  } else {
+    out_.clear();
+  }
+  return true;
+}
+
+ReplyPtr Connection::read_reply() {
+  // With hiredis' own output buffer empty, redisGetReply only reads.
+  void* raw = nullptr;
+  if (redisGetReply(ctx_.get(), &raw) != REDIS_OK) return nullptr;
+  return ReplyPtr(static_cast<redisReply*>(raw));
+}
+
+ReplyPtr Connection::command(int argc, const char** argv, const std::size_t* lens) {
+  append(argc, argv, lens);
+  if (!flush()) return nullptr;
+  return read_reply();
+}
+
+void Connection::fail(int saved_errno, const std::string& address, const char* during) const {
+  const redisContext* c = ctx_.get();
+  const bool io = c->err == REDIS_ERR_IO || c->err == 0;
+  if (io && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
+    throw sdk::ConnectionError(
+        "timed out after " + std::to_string(timeout_.count()) + " ms waiting for redis at " +
+        address + " (" + during +
+        "); the server did not answer in time: is it overloaded or stopped?");
+  }
+  // c->err is set when hiredis failed (reading); otherwise our send() did.
+  const std::string why = c->err != 0 ? std::string(c->errstr) : std::strerror(saved_errno);
+  throw sdk::ConnectionError("connection to redis at " + address + " lost (" + during +
+                             "): " + why + "; check that redis-server is running");
+}
+
+}  // namespace lithops::plugins::redis

@@ -1,0 +1,14 @@
+// main() of every core test binary. The binary is also the worker the localhost executor starts:
+// mp::init() serves invocations there and never returns, exactly as in a user program.
+#include <gtest/gtest.h>
+
+#include <lithops/multiprocessing.hpp>
+
+#include "scenario.hpp"
+
+int main(int argc, char** argv) {
+  lithops::multiprocessing::init(argc, argv);
+  if (int code = lithops::test::run_scenario_if_requested(argc, argv); code >= 0) return code;
+  testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
