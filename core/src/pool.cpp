@@ -69,21 +69,25 @@ void throw_type_mismatch(const char* type, const char* what) {
 }
 
 namespace {
-// Completes a job (first outcome wins) and runs its callback; called by the collector thread.
+// Completes a job and runs its callback; called by the collector thread. As in CPython, the
+// callback runs before waiters wake, so after get()/wait() the callback has happened.
 void finish_job(Job& job, std::exception_ptr error) {
   {
     std::lock_guard lock(job.mutex);
     if (job.done) return;
-    job.done = true;
-    job.error = error;
   }
-  job.cv.notify_all();
   try {
     if (error && job.on_error) job.on_error(error);
     if (!error && job.on_success) job.on_success(job.results);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lithops: a Pool callback threw: %s\n", e.what());
   }
+  {
+    std::lock_guard lock(job.mutex);
+    job.done = true;
+    job.error = error;
+  }
+  job.cv.notify_all();
 }
 }  // namespace
 
@@ -192,7 +196,7 @@ void PoolCore::spawn_worker() {
   });
   workers_[id] = WorkerRec{name};
   try {
-    rt_.executor().invoke({id, json::serialize(payload)});
+    rt_.invoke(id, json::serialize(payload));
   } catch (...) {
     workers_.erase(id);
     rt_.unwatch(id);

@@ -166,7 +166,7 @@ void Process::start() {
     store->pipeline(cmds);
   });
   try {
-    auto info = rt.executor().invoke({s.id, json::serialize(payload)});
+    auto info = rt.invoke(s.id, json::serialize(payload));
     s.pid = info.pid;
   } catch (...) {
     rt.unwatch(s.id);

@@ -136,6 +136,23 @@ std::optional<long long> Runtime::embedded_redis_pid() const {
   return static_cast<long long>(embedded_redis_->pid());
 }
 
+sdk::InvocationInfo Runtime::invoke(const std::string& id, std::string payload) {
+  auto& ex = executor();
+  const std::size_t limit = ex.max_payload_bytes();
+  if (limit != 0 && payload.size() > limit) {
+    const std::string key = prefix_ + "payload:" + id;
+    store_->run({"SET", key, payload, "EX", store_->expiry_text()});
+    payload =
+        json::serialize(json::object{{"kind", "ref"}, {"key", key}, {"context", worker_context_}});
+    if (payload.size() > limit) {
+      throw ValueError("the " + string_at(config_, "lithops", "backend", "localhost") +
+                       " backend accepts payloads of at most " + std::to_string(limit) +
+                       " bytes, and even the reference to this one is larger");
+    }
+  }
+  return ex.invoke({id, std::move(payload)});
+}
+
 std::string Runtime::new_id() { return id_base_ + "-" + std::to_string(++counter_); }
 
 void Runtime::watch(const std::string& id, LossHandler handler) {

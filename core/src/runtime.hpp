@@ -45,6 +45,10 @@ class Runtime : public sdk::ExecutorListener {
   // What a worker needs to join this session (goes into every payload).
   const boost::json::object& worker_context() const { return worker_context_; }
 
+  // Delivers a payload through the executor; one larger than the backend's limit travels through
+  // the store and the worker fetches it (see handle_payload).
+  sdk::InvocationInfo invoke(const std::string& id, std::string payload);
+
   using LossHandler = std::function<void(int status, const std::string& reason)>;
   // `handler` runs (on an executor thread) if invocation `id` is lost. Must not block.
   void watch(const std::string& id, LossHandler handler);

@@ -78,6 +78,16 @@ void handle_payload(const std::string& payload) {
     auto v = json::parse(payload);
     const auto& o = v.as_object();
     const auto& kind = o.at("kind").as_string();
+    if (kind == "ref") {
+      // A payload too large for the backend travelled through the store.
+      auto& rt = Runtime::for_worker(o.at("context").as_object());
+      const std::string key(o.at("key").as_string());
+      auto r = rt.store().run({"GETDEL", key});
+      if (r.type != sdk::Reply::Type::kString) {
+        throw ValueError("payload " + key + " is no longer in the store (expired?)");
+      }
+      return handle_payload(r.str);
+    }
     if (kind == "process") {
       run_process(o);
     } else if (kind == "pool_worker") {

@@ -26,9 +26,9 @@ struct Invocation {
 
 // Where an invocation went, as far as the backend knows at delivery time.
 struct InvocationInfo {
-  std::string worker_id;          // backend-specific (a pid, a request id); may be empty
-  std::optional<long long> pid;   // an OS process id where the backend has one
-  bool cold_start = false;        // a new worker had to be started for it
+  std::string worker_id;         // backend-specific (a pid, a request id); may be empty
+  std::optional<long long> pid;  // an OS process id where the backend has one
+  bool cold_start = false;       // a new worker had to be started for it
 };
 
 // Told about invocations that will never report through the store by themselves.
@@ -58,11 +58,16 @@ class Executor {
   virtual InvocationInfo invoke(const Invocation& invocation) = 0;
 
   // Stops a running invocation. `signal` is SIGTERM or SIGKILL; a backend without processes does
-  // its best and reports the invocation lost with status -signal. Returns false if unknown/finished.
+  // its best and reports the invocation lost with status -signal. Returns false if
+  // unknown/finished.
   virtual bool cancel(const std::string& invocation_id, int signal) = 0;
 
   // Invocations delivered and not finished yet (for diagnostics and tests).
   virtual std::size_t running() const = 0;
+
+  // Largest payload invoke() accepts (bytes), 0 for no limit. The core stores a larger payload in
+  // the StateStore and sends a small reference instead, which the worker side resolves.
+  virtual std::size_t max_payload_bytes() const { return 0; }
 };
 
 // The worker half. serve() runs the backend's receive loop and calls `handle` for each payload,
