@@ -104,6 +104,11 @@ Runtime& Runtime::for_worker(const json::object& context) {
   return *g_runtime;
 }
 
+Runtime* Runtime::current() {
+  std::lock_guard lock(g_mutex);
+  return g_runtime;
+}
+
 void Runtime::shutdown() {
   finalize_children();
   Runtime* r;

@@ -29,6 +29,8 @@ class Runtime : public sdk::ExecutorListener {
   static Runtime& get();
   // Installs the runtime a worker payload describes (reused when it is the same session).
   static Runtime& for_worker(const boost::json::object& context);
+  // The current runtime, or nullptr (never creates one).
+  static Runtime* current();
   // Tears the current runtime down (mp::shutdown, exit).
   static void shutdown();
 

@@ -89,6 +89,44 @@ std::optional<std::pair<std::string, std::string>> Store::blpop(std::span<const 
   }
 }
 
+sdk::Reply Store::eval(const Script& script, std::span<const std::string_view> keys,
+                       std::span<const std::string_view> args) {
+  std::string sha;
+  {
+    std::lock_guard lock(sha_mutex_);
+    auto it = sha_.find(&script);
+    if (it != sha_.end()) sha = it->second;
+  }
+  const std::string nkeys = std::to_string(keys.size());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (sha.empty()) {
+      sha = run({"SCRIPT", "LOAD", script.source}).str;
+      std::lock_guard lock(sha_mutex_);
+      sha_[&script] = sha;
+    }
+    std::vector<std::string_view> argv;
+    argv.reserve(3 + keys.size() + args.size());
+    argv.push_back("EVALSHA");
+    argv.push_back(sha);
+    argv.push_back(nkeys);
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    sdk::Reply r;
+    try {
+      r = store_->execute(argv, kCommandTimeout);
+    } catch (const sdk::PluginError& e) {
+      throw OSError(e.what());
+    }
+    if (r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0) {
+      sha.clear();  // the server forgot it (restart, SCRIPT FLUSH): load again
+      continue;
+    }
+    if (r.is_error()) throw OSError(store_->endpoint() + ": script error: " + r.str);
+    return r;
+  }
+  throw OSError(store_->endpoint() + " keeps forgetting Lua scripts (NOSCRIPT)");
+}
+
 std::optional<std::string> Store::blpop(const std::string& key, Timeout timeout) {
   auto r = blpop(std::span<const std::string>(&key, 1), timeout);
   if (!r) return std::nullopt;

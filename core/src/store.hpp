@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <initializer_list>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +16,14 @@
 #include "lithops/sdk/state_store.hpp"
 
 namespace lithops::multiprocessing::detail {
+
+// A Lua script run atomically on the server. Define each one once, as a static:
+//   static const Script kPut{R"lua( ... )lua"};
+// Store::eval sends it by SHA1 (EVALSHA) and loads it on first use or after a server restart.
+struct Script {
+  explicit Script(std::string_view text) : source(text) {}
+  std::string_view source;
+};
 
 class Store {
  public:
@@ -32,6 +42,15 @@ class Store {
                                                            Timeout timeout);
   std::optional<std::string> blpop(const std::string& key, Timeout timeout);
 
+  // Runs a script with KEYS and ARGV; a script error throws mp::OSError with the server's message.
+  sdk::Reply eval(const Script& script, std::span<const std::string_view> keys,
+                  std::span<const std::string_view> args);
+  sdk::Reply eval(const Script& script, std::initializer_list<std::string_view> keys,
+                  std::initializer_list<std::string_view> args) {
+    return eval(script, std::span<const std::string_view>(keys.begin(), keys.size()),
+                std::span<const std::string_view>(args.begin(), args.size()));
+  }
+
   long long expiry() const { return expiry_; }
   std::string expiry_text() const { return std::to_string(expiry_); }
   sdk::StateStore& raw() { return *store_; }
@@ -39,6 +58,8 @@ class Store {
  private:
   std::unique_ptr<sdk::StateStore> store_;
   long long expiry_;
+  std::mutex sha_mutex_;
+  std::map<const void*, std::string> sha_;  // Script address -> SHA1 from SCRIPT LOAD
 };
 
 // "0.25": a Redis blocking-command timeout in seconds (Redis >= 6 takes fractions).

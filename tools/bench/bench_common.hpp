@@ -1,0 +1,39 @@
+// Shared helpers of the benchmark programs: repetitions, median/min/max, one JSON line per figure.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lithops::bench {
+
+struct Figure {
+  double median = 0, min = 0, max = 0;
+};
+
+// Runs `body` `reps` times; each run returns the measured value (e.g. microseconds per op).
+inline Figure repeat(int reps, const std::function<double()>& body) {
+  std::vector<double> v;
+  for (int i = 0; i < reps; ++i) v.push_back(body());
+  std::sort(v.begin(), v.end());
+  return Figure{v[v.size() / 2], v.front(), v.back()};
+}
+
+// Prints {"workload":..., "contender":..., "unit":..., "median":..., "min":..., "max":...}.
+inline void report(const std::string& workload, const std::string& contender,
+                   const std::string& unit, const Figure& f) {
+  std::printf(
+      "{\"workload\": \"%s\", \"contender\": \"%s\", \"unit\": \"%s\", \"median\": %.6g, "
+      "\"min\": %.6g, \"max\": %.6g}\n",
+      workload.c_str(), contender.c_str(), unit.c_str(), f.median, f.min, f.max);
+  std::fflush(stdout);
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace lithops::bench
