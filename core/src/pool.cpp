@@ -13,6 +13,7 @@
 #include "config_internal.hpp"
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/multiprocessing/pool.hpp"
+#include "pool_core.hpp"
 #include "pool_internal.hpp"
 #include "process_internal.hpp"
 #include "remote_error.hpp"
@@ -23,18 +24,42 @@ namespace json = boost::json;
 
 namespace detail {
 
-class Job {
- public:
-  mutable std::mutex mutex;
-  std::condition_variable cv;
-  std::string function;
-  json::array results;
-  std::size_t chunks_left = 0;
-  bool done = false;
-  std::exception_ptr error;
-  std::function<void(const json::array&)> on_success;
-  ErrorCallback on_error;
-};
+void Job::finish(std::exception_ptr err) {
+  {
+    std::lock_guard lock(mutex);
+    if (done) return;
+  }
+  // As in CPython, the callback runs before waiters wake, so after get()/wait() it has happened.
+  try {
+    if (err && on_error) on_error(err);
+    if (!err && on_success) on_success(results);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lithops: a Pool callback threw: %s\n", e.what());
+  }
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+    error = err;
+  }
+  cv.notify_all();
+}
+
+bool Job::chunk_done(std::size_t start, json::array&& values) {
+  {
+    std::lock_guard lock(mutex);
+    for (auto& v : values) results[start++] = std::move(v);
+    if (--chunks_left != 0) return false;
+  }
+  finish(nullptr);
+  return true;
+}
+
+bool Job::chunk_failed(std::size_t, std::exception_ptr err) {
+  finish(err);  // the first failure completes a map, as in CPython
+  return true;
+}
+
+void Job::abort(std::exception_ptr err) { finish(err); }
 
 bool job_wait(Job& job, Timeout timeout) {
   std::unique_lock lock(job.mutex);
@@ -67,77 +92,6 @@ void throw_result_timeout() { throw TimeoutError("the result was not ready withi
 void throw_type_mismatch(const char* type, const char* what) {
   throw TypeError("a result does not convert to " + boost::core::demangle(type) + ": " + what);
 }
-
-namespace {
-// Completes a job and runs its callback; called by the collector thread. As in CPython, the
-// callback runs before waiters wake, so after get()/wait() the callback has happened.
-void finish_job(Job& job, std::exception_ptr error) {
-  {
-    std::lock_guard lock(job.mutex);
-    if (job.done) return;
-  }
-  try {
-    if (error && job.on_error) job.on_error(error);
-    if (!error && job.on_success) job.on_success(job.results);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "lithops: a Pool callback threw: %s\n", e.what());
-  }
-  {
-    std::lock_guard lock(job.mutex);
-    job.done = true;
-    job.error = error;
-  }
-  job.cv.notify_all();
-}
-}  // namespace
-
-class PoolCore {
- public:
-  explicit PoolCore(PoolOptions options);
-  ~PoolCore() { terminate(); }
-
-  std::shared_ptr<Job> submit(const std::string& function, json::array tasks, std::size_t chunksize,
-                              std::function<void(const json::array&)> on_success,
-                              ErrorCallback on_error);
-  void close();
-  void join();
-  void terminate();
-  int processes() const { return processes_; }
-
- private:
-  enum class State { kRun, kClose, kTerminate };
-  struct WorkerRec {
-    std::string name;
-  };
-
-  void spawn_worker();  // caller holds mutex_
-  void push_stops(std::size_t n);
-  void collect();
-  void handle(const json::object& record);
-  void fail_all(const std::exception_ptr& error);  // caller does not hold mutex_
-  void stop_collector();
-  void cleanup_keys();
-
-  Runtime& rt_;
-  Store& store_;
-  PoolOptions options_;
-  int processes_;
-  std::string base_, tasks_key_, results_key_, alive_key_;
-  std::string expiry_;
-
-  std::mutex mutex_;
-  std::condition_variable workers_cv_;
-  State state_ = State::kRun;
-  bool joined_ = false;
-  std::map<std::string, WorkerRec> workers_;
-  std::map<unsigned long long, std::shared_ptr<Job>> jobs_;
-  unsigned long long next_job_ = 0;
-  int worker_counter_ = 0;
-  std::exception_ptr broken_;
-
-  std::atomic<bool> stopping_{false};
-  std::thread collector_;
-};
 
 PoolCore::PoolCore(PoolOptions options)
     : rt_(Runtime::get()), store_(rt_.store()), options_(std::move(options)) {
@@ -234,6 +188,7 @@ std::shared_ptr<Job> PoolCore::submit(const std::string& function, json::array t
   if (broken_) std::rethrow_exception(broken_);
   const auto jid = ++next_job_;
   std::vector<std::string> messages;
+  // (map: every chunk is queued at once; imap streams them through push_chunk)
   for (std::size_t start = 0; start < n; start += chunksize) {
     json::array chunk;
     for (std::size_t i = start; i < std::min(n, start + chunksize); ++i) {
@@ -281,32 +236,23 @@ void PoolCore::collect() {
 
 void PoolCore::handle(const json::object& r) {
   if (auto* jid = r.if_contains("job")) {
-    std::shared_ptr<Job> job;
+    const auto job_id = jid->to_number<unsigned long long>();
+    std::shared_ptr<JobBase> job;
     {
       std::lock_guard lock(mutex_);
-      auto it = jobs_.find(jid->to_number<unsigned long long>());
-      if (it == jobs_.end()) return;  // already failed
+      auto it = jobs_.find(job_id);
+      if (it == jobs_.end()) return;  // already completed or failed
       job = it->second;
     }
-    std::exception_ptr error;
-    bool complete = false;
+    const auto start = r.at("start").to_number<std::size_t>();
+    bool complete;
     if (auto* err = r.if_contains("error")) {
-      error = make_exception(error_from_json(err->as_object()));
-      complete = true;
+      complete = job->chunk_failed(start, make_exception(error_from_json(err->as_object())));
     } else {
-      std::lock_guard lock(job->mutex);
-      auto start = r.at("start").to_number<std::size_t>();
-      for (const auto& v : r.at("ok").as_array()) job->results[start++] = v;
-      complete = --job->chunks_left == 0;
+      json::array values = std::move(const_cast<json::object&>(r).at("ok").as_array());
+      complete = job->chunk_done(start, std::move(values));
     }
-    if (complete) {
-      {
-        std::lock_guard lock(mutex_);
-        jobs_.erase(jid->to_number<unsigned long long>());
-      }
-      finish_job(*job, error);
-      workers_cv_.notify_all();
-    }
+    if (complete) forget_job(job_id);
     return;
   }
   if (auto* id = r.if_contains("exit")) {
@@ -318,7 +264,7 @@ void PoolCore::handle(const json::object& r) {
     }
     {
       std::lock_guard lock(mutex_);
-      workers_.erase(wid);
+      if (workers_.erase(wid) == 0) return;  // its loss was handled first
       if (init_error) {
         broken_ = init_error;
       } else if (state_ == State::kRun) {
@@ -331,6 +277,10 @@ void PoolCore::handle(const json::object& r) {
   }
   if (auto* id = r.if_contains("lost")) {
     const std::string wid(id->as_string());
+    {
+      std::lock_guard lock(mutex_);
+      if (!workers_.contains(wid)) return;  // it had already reported its exit
+    }
     const std::string reason(r.at("reason").as_string());
     const std::string wip = base_ + "wip:" + wid;
     auto running = store_.run({"LRANGE", wip, "0", "-1"});
@@ -339,17 +289,19 @@ void PoolCore::handle(const json::object& r) {
       if (m.str == kStopSentinel) continue;
       auto task = json::parse(m.str).as_object();
       auto jid = task.at("job").to_number<unsigned long long>();
-      std::shared_ptr<Job> job;
+      std::shared_ptr<JobBase> job;
       {
         std::lock_guard lock(mutex_);
         auto it = jobs_.find(jid);
         if (it == jobs_.end()) continue;
         job = it->second;
-        jobs_.erase(it);
       }
-      finish_job(*job, std::make_exception_ptr(ProcessError(
-                           "task " + std::to_string(task.at("start").to_number<long long>()) +
-                           " of a Pool call of '" + job->function + "' was lost: " + reason)));
+      const auto start = task.at("start").to_number<std::size_t>();
+      if (job->chunk_failed(start, std::make_exception_ptr(ProcessError(
+                                       "task " + std::to_string(start) + " of a Pool call of '" +
+                                       job->function + "' was lost: " + reason)))) {
+        forget_job(jid);
+      }
     }
     {
       std::lock_guard lock(mutex_);
@@ -365,12 +317,39 @@ void PoolCore::handle(const json::object& r) {
 }
 
 void PoolCore::fail_all(const std::exception_ptr& error) {
-  std::map<unsigned long long, std::shared_ptr<Job>> jobs;
+  std::map<unsigned long long, std::shared_ptr<JobBase>> jobs;
   {
     std::lock_guard lock(mutex_);
     jobs.swap(jobs_);
   }
-  for (auto& [id, job] : jobs) finish_job(*job, error);
+  for (auto& [id, job] : jobs) job->abort(error);
+  workers_cv_.notify_all();
+}
+
+unsigned long long PoolCore::register_job(std::shared_ptr<JobBase> job) {
+  std::lock_guard lock(mutex_);
+  if (state_ != State::kRun) throw ValueError("Pool not running");
+  if (broken_) std::rethrow_exception(broken_);
+  const auto jid = ++next_job_;
+  jobs_[jid] = std::move(job);
+  return jid;
+}
+
+void PoolCore::push_chunk(unsigned long long job_id, std::size_t start, const std::string& function,
+                          json::array args) {
+  const std::string message = json::serialize(json::object{
+      {"job", job_id}, {"start", start}, {"function", function}, {"args", std::move(args)}});
+  std::vector<sdk::Command> cmds{{"RPUSH", tasks_key_, message}, {"EXPIRE", tasks_key_, expiry_}};
+  for (const auto& r : store_.pipeline(cmds)) {
+    if (r.is_error()) throw OSError("could not queue a Pool task: " + r.str);
+  }
+}
+
+void PoolCore::forget_job(unsigned long long job_id) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.erase(job_id);
+  }
   workers_cv_.notify_all();
 }
 

@@ -1,6 +1,9 @@
 // The worker side of a Pool: run the initializer, then take task chunks until told to stop.
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <boost/json.hpp>
 
 #include "lithops/multiprocessing/errors.hpp"
@@ -115,6 +118,12 @@ void run_pool_worker(const json::object& payload) {
       next = std::move(replies.back().str);
   }
   report_exit({{"reason", reason}});
+  if (reason == "maxtasks") {
+    // maxtasksperchild exists to give a task a fresh process (leaks, state): don't return this
+    // one to the backend's warm set. The executor reports the exit; the pool ignores it.
+    std::fflush(nullptr);
+    std::exit(0);
+  }
 }
 
 }  // namespace lithops::multiprocessing::detail

@@ -13,8 +13,12 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install "${LITHOPS_BUILD_DIR}" --prefix "${prefix}")
+set(flags "")
+if(SANITIZE)  # a sanitized Lithops needs a sanitized program
+  set(flags "-fsanitize=${SANITIZE}")
+endif()
 run(${CMAKE_COMMAND} -S "${OUTSIDE_SOURCE_DIR}" -B "${WORK_DIR}/build" -G Ninja
-    -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=${prefix}")
+    -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_CXX_FLAGS=${flags}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 # The plugins must come from the install prefix: hide the build tree's plugins from the loader.
 run(${CMAKE_COMMAND} -E env --unset=LITHOPS_PLUGIN_PATH "${WORK_DIR}/build/outside_app")

@@ -26,13 +26,14 @@ std::string read_file(const std::string& path) {
 }
 
 std::string temp_dir() {
-  static std::string dir = [] {
+  // Leaked on purpose: the atexit handler must not see a destroyed static.
+  static const std::string* dir = [] {
     char tmpl[] = "/tmp/lithops-test-XXXXXX";
-    std::string d = ::mkdtemp(tmpl);
+    auto* d = new std::string(::mkdtemp(tmpl));
     std::atexit([] { std::filesystem::remove_all(temp_dir()); });
     return d;
   }();
-  return dir;
+  return *dir;
 }
 
 }  // namespace lithops::test

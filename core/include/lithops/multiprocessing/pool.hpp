@@ -12,6 +12,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -65,7 +66,89 @@ R convert_one(const boost::json::array& results) {
     return convert_result<R>(results.at(0));
   }
 }
+class StreamJob;
+// The next argument array of a stream; std::nullopt at the end. Called from a feeder thread.
+using ArgSource = std::function<std::optional<boost::json::value>()>;
+std::shared_ptr<StreamJob> start_stream(const std::shared_ptr<PoolCore>& core,
+                                        const std::string& function, ArgSource source,
+                                        std::size_t chunksize, bool ordered);
+// The next result; std::nullopt at the end. Rethrows a failed task's error in its place;
+// mp::TimeoutError if nothing arrives within `timeout`.
+std::optional<boost::json::value> stream_next(StreamJob& job, Timeout timeout);
+void stream_close(StreamJob& job);
+
+// Arguments drawn lazily from a range. An lvalue range is referenced (it must outlive the
+// iteration); an rvalue range is moved in.
+template <class Params, class Range>
+ArgSource make_source(Range&& r) {
+  using Stored =
+      std::conditional_t<std::is_lvalue_reference_v<Range>, Range, std::remove_cvref_t<Range>>;
+  struct State {
+    explicit State(Range&& x)
+        : range(std::forward<Range>(x)),
+          it(std::ranges::begin(range)),
+          end(std::ranges::end(range)) {}
+    Stored range;
+    decltype(std::ranges::begin(std::declval<Stored&>())) it;
+    decltype(std::ranges::end(std::declval<Stored&>())) end;
+  };
+  auto state = std::make_shared<State>(std::forward<Range>(r));
+  return [state]() -> std::optional<boost::json::value> {
+    if (state->it == state->end) return std::nullopt;
+    boost::json::value v = boost::json::value_from(Params(*state->it));
+    ++state->it;
+    return v;
+  };
+}
 }  // namespace detail
+
+// The result stream of imap / imap_unordered. Iterate with range-for, or call next().
+// Destroying it stops feeding the input; tasks already queued still run.
+template <class R>
+class IMapIterator {
+ public:
+  explicit IMapIterator(std::shared_ptr<detail::StreamJob> job) : job_(std::move(job)) {}
+  IMapIterator(IMapIterator&&) noexcept = default;
+  IMapIterator& operator=(IMapIterator&&) noexcept = default;
+  ~IMapIterator() {
+    if (job_) detail::stream_close(*job_);
+  }
+
+  // The next result (blocks); std::nullopt once all are consumed. Rethrows a task's error.
+  std::optional<R> next() { return convert(detail::stream_next(*job_, std::nullopt)); }
+  // As next(), but mp::TimeoutError if no result arrives within `timeout`.
+  template <class Rep, class Period>
+  std::optional<R> next(std::chrono::duration<Rep, Period> timeout) {
+    return convert(detail::stream_next(*job_, detail::to_duration(timeout)));
+  }
+
+  class iterator {
+   public:
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    explicit iterator(IMapIterator* owner) : owner_(owner) { ++*this; }
+    const R& operator*() const { return *value_; }
+    iterator& operator++() {
+      value_ = owner_->next();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(std::default_sentinel_t) const { return !value_.has_value(); }
+
+   private:
+    IMapIterator* owner_;
+    std::optional<R> value_;
+  };
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  static std::optional<R> convert(std::optional<boost::json::value> v) {
+    if (!v) return std::nullopt;
+    return detail::convert_result<R>(*v);
+  }
+  std::shared_ptr<detail::StreamJob> job_;
+};
 
 class Pool {
  public:
@@ -121,6 +204,19 @@ class Pool {
                                   std::move(error_callback));
   }
 
+  // --- imap / imap_unordered: lazy on both sides ----------------------------------------------
+  // Results in input order (imap) or completion order (imap_unordered), as they arrive. The
+  // input is read as the stream advances: the driver holds at most 4 x processes chunks of
+  // arguments and results at a time, whatever the input's length.
+  template <class F, class Range>
+  auto imap(F&& fn, Range&& items, std::size_t chunksize = 1) {
+    return stream(std::forward<F>(fn), std::forward<Range>(items), chunksize, true);
+  }
+  template <class F, class Range>
+  auto imap_unordered(F&& fn, Range&& items, std::size_t chunksize = 1) {
+    return stream(std::forward<F>(fn), std::forward<Range>(items), chunksize, false);
+  }
+
   // --- apply: one call --------------------------------------------------------------------------
   template <class F, class... A>
   auto apply(F&& fn, A&&... args) {
@@ -149,6 +245,17 @@ class Pool {
   int processes() const;
 
  private:
+  template <class F, class Range>
+  auto stream(F&& fn, Range&& items, std::size_t chunksize, bool ordered) {
+    auto* ptr = detail::to_function_pointer(fn);
+    using Sig = detail::Signature<decltype(ptr)>;
+    static_assert(Sig::arity == 1, "imap takes a one-argument function");
+    using R = typename Sig::Result;
+    return IMapIterator<R>(detail::start_stream(
+        core_, detail::name_of(ptr),
+        detail::make_source<typename Sig::Params>(std::forward<Range>(items)), chunksize, ordered));
+  }
+
   template <class F, class... A, class Callback>
   auto submit_apply(F&& fn, ArgPack<A...> pack, Callback callback, ErrorCallback error_callback) {
     auto* ptr = detail::to_function_pointer(fn);

@@ -1,0 +1,106 @@
+// Internals of the driver side of Pool, shared by pool.cpp (map/apply) and imap.cpp (streams).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "lithops/multiprocessing/pool.hpp"
+#include "runtime.hpp"
+
+namespace lithops::multiprocessing::detail {
+namespace json = boost::json;
+
+// A Pool call whose chunks are in flight. The collector thread reports each chunk's outcome;
+// the methods return true when the job is complete and can be forgotten.
+class JobBase {
+ public:
+  virtual ~JobBase() = default;
+  virtual bool chunk_done(std::size_t start, boost::json::array&& values) = 0;
+  virtual bool chunk_failed(std::size_t start, std::exception_ptr error) = 0;
+  // The pool is gone (terminated, store lost): nothing more will come.
+  virtual void abort(std::exception_ptr error) = 0;
+  std::string function;
+};
+
+// map / starmap / apply: all chunks, then one result (AsyncResult).
+class Job : public JobBase {
+ public:
+  bool chunk_done(std::size_t start, boost::json::array&& values) override;
+  bool chunk_failed(std::size_t start, std::exception_ptr error) override;
+  void abort(std::exception_ptr error) override;
+  void finish(std::exception_ptr error);
+
+  mutable std::mutex mutex;
+  std::condition_variable cv;
+  boost::json::array results;
+  std::size_t chunks_left = 0;
+  bool done = false;
+  std::exception_ptr error;
+  std::function<void(const boost::json::array&)> on_success;
+  ErrorCallback on_error;
+};
+
+class PoolCore {
+ public:
+  explicit PoolCore(PoolOptions options);
+  ~PoolCore() { terminate(); }
+
+  std::shared_ptr<Job> submit(const std::string& function, json::array tasks, std::size_t chunksize,
+                              std::function<void(const json::array&)> on_success,
+                              ErrorCallback on_error);
+  // Queues chunks of an existing job (streams); returns the job id to use. Throws if not running.
+  unsigned long long register_job(std::shared_ptr<JobBase> job);
+  void push_chunk(unsigned long long job_id, std::size_t start, const std::string& function,
+                  boost::json::array args);
+  void forget_job(unsigned long long job_id);
+  void close();
+  void join();
+  void terminate();
+  int processes() const { return processes_; }
+
+ private:
+  enum class State { kRun, kClose, kTerminate };
+  struct WorkerRec {
+    std::string name;
+  };
+
+  void spawn_worker();  // caller holds mutex_
+  void push_stops(std::size_t n);
+  void collect();
+  void handle(const json::object& record);
+  void fail_all(const std::exception_ptr& error);  // caller does not hold mutex_
+  void stop_collector();
+  void cleanup_keys();
+
+  Runtime& rt_;
+  Store& store_;
+  PoolOptions options_;
+  int processes_;
+  std::string base_, tasks_key_, results_key_, alive_key_;
+  std::string expiry_;
+
+  std::mutex mutex_;
+  std::condition_variable workers_cv_;
+  State state_ = State::kRun;
+  bool joined_ = false;
+  std::map<std::string, WorkerRec> workers_;
+  std::map<unsigned long long, std::shared_ptr<JobBase>> jobs_;
+  unsigned long long next_job_ = 0;
+  int worker_counter_ = 0;
+  std::exception_ptr broken_;
+
+  std::atomic<bool> stopping_{false};
+  std::thread collector_;
+};
+
+}  // namespace lithops::multiprocessing::detail

@@ -1,0 +1,235 @@
+// Pool: imap/imap_unordered streams, initializer, maxtasksperchild, dead workers, terminate.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <ranges>
+#include <set>
+#include <thread>
+
+#include <lithops/multiprocessing.hpp>
+
+#include "scenario.hpp"
+#include "test_functions.hpp"
+
+namespace mp = lithops::multiprocessing;
+using namespace std::chrono_literals;
+
+namespace {
+int twice(int x) { return 2 * x; }
+int sleep_then_echo(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+int g_initialised = 0;
+void set_initialised(int v, std::string suffix) {
+  g_initialised = v + static_cast<int>(suffix.size());
+}
+int read_initialised(int) { return g_initialised; }
+long long pid_of_worker(int) { return static_cast<long long>(::getpid()); }
+int kill_self_on_42(int x) {
+  if (x == 42) ::kill(::getpid(), SIGKILL);
+  return x;
+}
+void init_throws(int) { throw std::invalid_argument("bad initializer"); }
+long long record_pid_and_sleep(std::string path) {
+  lithops::test::write_file(path, std::to_string(::getpid()));
+  std::this_thread::sleep_for(60s);
+  return 0;
+}
+struct Custom : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+int throw_custom(int) { throw Custom("custom failure"); }
+
+long rss_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  long value = 0;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      in >> value;
+      return value;
+    }
+    in.ignore(1 << 16, '\n');
+  }
+  return -1;
+}
+
+// An input range that throws on its n-th element (PO-09).
+struct ThrowingInput {
+  int fail_at;
+  struct iterator {
+    using value_type = int;
+    using difference_type = std::ptrdiff_t;
+    int i = 0;
+    int fail_at = 0;
+    int operator*() const {
+      if (i == fail_at) throw std::length_error("input broke at " + std::to_string(i));
+      return i;
+    }
+    iterator& operator++() {
+      ++i;
+      return *this;
+    }
+    void operator++(int) { ++i; }
+    bool operator==(const iterator& o) const { return i == o.i; }
+  };
+  iterator begin() const { return {0, fail_at}; }
+  iterator end() const { return {10, fail_at}; }
+};
+}  // namespace
+
+LITHOPS_FUNCTION(twice);
+LITHOPS_FUNCTION(sleep_then_echo);
+LITHOPS_FUNCTION(set_initialised);
+LITHOPS_FUNCTION(read_initialised);
+LITHOPS_FUNCTION(pid_of_worker);
+LITHOPS_FUNCTION(kill_self_on_42);
+LITHOPS_FUNCTION(init_throws);
+LITHOPS_FUNCTION(record_pid_and_sleep);
+LITHOPS_FUNCTION(throw_custom);
+LITHOPS_EXCEPTION(Custom);
+
+TEST(PoolImap, YieldsInInputOrder) {  // PO-12
+  mp::Pool pool(2);
+  std::vector<int> got;
+  for (int v : pool.imap(twice, std::views::iota(0, 200))) got.push_back(v);
+  ASSERT_EQ(got.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], 2 * i);
+
+  auto it = pool.imap(twice, std::views::iota(0, 1000), 100);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(it.next(), 2 * i);
+  EXPECT_EQ(it.next(), std::nullopt);  // StopIteration
+}
+
+TEST(PoolImap, UnorderedYieldsInCompletionOrder) {  // PO-13
+  mp::Pool pool(2);
+  std::vector<int> input{1500, 10, 10, 10};
+  std::vector<int> got;
+  for (int v : pool.imap_unordered(sleep_then_echo, input)) got.push_back(v);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got.back(), 1500);  // the slow one finishes last
+  std::multiset<int> a(got.begin(), got.end()), b(input.begin(), input.end());
+  EXPECT_EQ(a, b);
+}
+
+TEST(PoolImap, NextWithTimeoutRaisesTimeoutError) {
+  mp::Pool pool(1);
+  auto it = pool.imap(sleep_then_echo, std::vector<int>{2000});
+  EXPECT_THROW(it.next(100ms), mp::TimeoutError);
+  EXPECT_EQ(it.next(30s), 2000);
+}
+
+TEST(PoolImap, AMillionItemGeneratorStreamsInBoundedMemory) {
+  mp::Pool pool(2);
+  const long before = rss_kib();
+  long peak = before;
+  long long sum = 0, count = 0;
+  auto stream = pool.imap(twice, std::views::iota(0, 1'000'000), 2000);
+  while (auto v = stream.next()) {
+    sum += *v;
+    if (++count % 100'000 == 0) peak = std::max(peak, rss_kib());
+  }
+  EXPECT_EQ(count, 1'000'000);
+  EXPECT_EQ(sum, 999'999LL * 1'000'000LL);
+  // Documented bound: 4 x processes chunks in flight. 8 x 2000 ints is far below 64 MiB; the
+  // whole input as JSON would be well above it.
+  EXPECT_LT(peak - before, 64 * 1024) << "RSS grew from " << before << " KiB to " << peak;
+}
+
+TEST(PoolImap, InputExceptionIsRaisedInItsPlace) {  // PO-09
+  mp::Pool pool(2);
+  auto it = pool.imap(twice, ThrowingInput{4});
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(it.next(), 2 * i);
+  EXPECT_THROW(it.next(), std::length_error);
+  EXPECT_THROW(pool.map(twice, ThrowingInput{0}), std::length_error);
+  EXPECT_THROW(pool.map(twice, ThrowingInput{3}), std::length_error);
+  EXPECT_EQ(pool.map(twice, std::vector<int>{1, 2}), (std::vector<int>{2, 4}));  // still usable
+}
+
+TEST(PoolOptions, InitializerRunsInEveryWorkerBeforeItsTasks) {
+  mp::PoolOptions options;
+  options.processes = 2;
+  options.initializer = set_initialised;
+  options.initargs = {40, "ab"};
+  mp::Pool pool(options);
+  for (int v : pool.map(read_initialised, std::vector<int>(20, 0), 1)) EXPECT_EQ(v, 42);
+}
+
+TEST(PoolOptions, FailingInitializerBreaksThePoolWithItsError) {
+  mp::PoolOptions options;
+  options.processes = 1;
+  options.initializer = init_throws;
+  options.initargs = {1};
+  mp::Pool pool(options);
+  EXPECT_THROW(pool.map(twice, std::vector<int>{1, 2, 3}), std::invalid_argument);
+}
+
+TEST(PoolOptions, MaxTasksPerChildOneGivesAFreshProcessPerTask) {
+  mp::PoolOptions options;
+  options.processes = 2;
+  options.maxtasksperchild = 1;
+  mp::Pool pool(options);
+  auto pids = pool.map(pid_of_worker, std::vector<int>(6, 0), 1);
+  std::set<long long> distinct(pids.begin(), pids.end());
+  EXPECT_EQ(distinct.size(), 6u);
+}
+
+TEST(PoolErrors, RegisteredUserExceptionRethrowsAsItsOwnType) {
+  mp::Pool pool(1);
+  EXPECT_THROW(pool.apply(throw_custom, 1), Custom);
+}
+
+TEST(PoolErrors, TaskKillingItsWorkerFailsOnlyThatTask) {
+  mp::Pool pool(2);
+  std::vector<mp::AsyncResult<int>> results;
+  for (int i = 0; i < 100; ++i) results.push_back(pool.apply_async(kill_self_on_42, i));
+  int ok = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (i == 42) {
+      try {
+        results[42].get(60s);
+        ADD_FAILURE() << "task 42 should fail";
+      } catch (const mp::ProcessError& e) {
+        EXPECT_NE(std::string(e.what()).find("signal 9"), std::string::npos) << e.what();
+      }
+    } else {
+      EXPECT_EQ(results[static_cast<std::size_t>(i)].get(60s), i);
+      ++ok;
+    }
+  }
+  EXPECT_EQ(ok, 99);
+}
+
+TEST(PoolLifecycle, TerminateStopsBusyWorkersAndLeavesNoneBehind) {
+  const std::string dir = lithops::test::temp_dir();
+  std::vector<std::string> paths{dir + "/w0", dir + "/w1"};
+  std::vector<long long> pids;
+  {
+    mp::Pool pool(2);
+    auto r = pool.map_async(record_pid_and_sleep, paths, 1);
+    for (const auto& p : paths) {
+      for (int i = 0; i < 500 && lithops::test::read_file(p).empty(); ++i) {
+        std::this_thread::sleep_for(10ms);
+      }
+      pids.push_back(std::stoll(lithops::test::read_file(p)));
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    pool.terminate();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    EXPECT_THROW(r.get(5s), mp::ProcessError);
+  }
+  for (auto pid : pids) EXPECT_TRUE(lithops::test::pid_gone_within(pid, 5)) << pid;
+}
+
+TEST(PoolLifecycle, DestructorTerminatesLikeWithBlock) {
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    mp::Pool pool(2);
+    (void)pool.map_async(sleep_then_echo, std::vector<int>{30000, 30000}, 1);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
