@@ -215,21 +215,29 @@ std::shared_ptr<Job> PoolCore::submit(const std::string& function, json::array t
 }
 
 void PoolCore::collect() {
+  std::vector<std::string> records;
   while (!stopping_) {
-    std::optional<std::string> record;
+    records.clear();
     try {
-      record = store_.blpop(results_key_, std::chrono::seconds(1));
+      // Wait for one record, then take whatever else is there in the same breath: one round
+      // trip per batch rather than per chunk when results pour in.
+      auto first = store_.blpop(results_key_, std::chrono::seconds(1));
+      if (!first) continue;
+      records.push_back(std::move(*first));
+      auto more = store_.run({"LPOP", results_key_, "256"});
+      for (auto& e : more.elements) records.push_back(std::move(e.str));
     } catch (const std::exception& e) {
       // The store is gone: nothing will report any more, so fail what waits instead of hanging.
       fail_all(
           std::make_exception_ptr(OSError(std::string("Pool lost its state store: ") + e.what())));
       return;
     }
-    if (!record) continue;
-    try {
-      handle(json::parse(*record).as_object());
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "lithops: Pool ignored a malformed record: %s\n", e.what());
+    for (const auto& record : records) {
+      try {
+        handle(json::parse(record).as_object());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "lithops: Pool ignored a malformed record: %s\n", e.what());
+      }
     }
   }
 }
