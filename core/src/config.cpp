@@ -1,7 +1,10 @@
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -68,6 +71,48 @@ void check_section(const json::object& config, const std::string& origin, const 
     if (!ok) {
       throw ConfigError(origin + ": '" + std::string(section) + "." + key + "' must be " +
                         kind_name(kind) + ", got " + kind_name(k->value().kind()));
+    }
+  }
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string nearest(std::string_view word, std::initializer_list<const char*> known) {
+  std::string best;
+  std::size_t best_d = static_cast<std::size_t>(-1);
+  for (const char* k : known) {
+    auto d = edit_distance(word, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+// Unknown names are warnings, not errors (a newer config on an older build still runs), but
+// they name the nearest valid one: a typo should not silently fall back to a default.
+void warn_unknown(const json::object& o, const std::string& origin, const std::string& where,
+                  std::initializer_list<const char*> known) {
+  for (const auto& kv : o) {
+    bool found = false;
+    for (const char* k : known) found |= kv.key() == k;
+    if (!found) {
+      std::fprintf(stderr, "lithops: warning: %s: unknown %s '%s'; did you mean '%s'?\n",
+                   origin.c_str(), where.c_str(), std::string(kv.key()).c_str(),
+                   nearest(kv.key(), known).c_str());
     }
   }
 }
@@ -173,8 +218,29 @@ void validate_config(const json::object& config, const std::string& origin) {
                  {"username", json::kind::string},
                  {"db", json::kind::int64},
                  {"unix_socket", json::kind::string}});
-  for (const char* s : {"localhost", "aws_lambda", "code_engine", "openwhisk"}) {
+  check_section(config, origin, "localhost",
+                {{"max_workers", json::kind::int64},
+                 {"idle_timeout", json::kind::double_},
+                 {"prewarm", json::kind::int64},
+                 {"worker_env", json::kind::object}});
+  for (const char* s : {"aws_lambda", "code_engine", "openwhisk", "nanomsg"}) {
     check_section(config, origin, s, {});
+  }
+  warn_unknown(
+      config, origin, "section",
+      {"lithops", "redis", "localhost", "aws_lambda", "code_engine", "openwhisk", "nanomsg"});
+  if (auto* l = config.if_contains("lithops"); l && l->is_object()) {
+    warn_unknown(l->as_object(), origin, "key in section 'lithops'",
+                 {"backend", "state_store", "workers", "log_level", "storage"});
+  }
+  if (auto* r = config.if_contains("redis"); r && r->is_object()) {
+    warn_unknown(r->as_object(), origin, "key in section 'redis'",
+                 {"host", "port", "password", "username", "db", "unix_socket", "connect_timeout",
+                  "pool_size"});
+  }
+  if (auto* r = config.if_contains("localhost"); r && r->is_object()) {
+    warn_unknown(r->as_object(), origin, "key in section 'localhost'",
+                 {"max_workers", "idle_timeout", "prewarm", "worker_env"});
   }
   auto it = config.find("lithops");
   if (it != config.end()) {

@@ -1,5 +1,6 @@
 #include <csignal>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -110,6 +111,7 @@ PoolCore::PoolCore(PoolOptions options)
   results_key_ = base_ + "results";
   alive_key_ = base_ + "alive";
   expiry_ = store_.expiry_text();
+  export_dir_ = parameters().export_execution_details;
   store_.run({"SET", alive_key_, "1", "EX", expiry_});
   collector_ = std::thread([this] { collect(); });
   std::lock_guard lock(mutex_);
@@ -141,6 +143,7 @@ void PoolCore::spawn_worker() {
                        {"parent", to_json(current_process())},
                        {"env", parameters().env_vars},
                        {"pool", std::move(pool)}};
+  if (parameters().stream_stdout) payload["stream"] = rt_.output_channel();
   Store* store = &store_;
   const std::string results = results_key_;
   rt_.watch(id, [store, results, id](int status, const std::string& reason) {
@@ -194,8 +197,11 @@ std::shared_ptr<Job> PoolCore::submit(const std::string& function, json::array t
     for (std::size_t i = start; i < std::min(n, start + chunksize); ++i) {
       chunk.push_back(std::move(tasks[i]));
     }
-    messages.push_back(json::serialize(json::object{
-        {"job", jid}, {"start", start}, {"function", function}, {"args", std::move(chunk)}}));
+    messages.push_back(json::serialize(json::object{{"job", jid},
+                                                    {"start", start},
+                                                    {"submitted", now_us()},
+                                                    {"function", function},
+                                                    {"args", std::move(chunk)}}));
   }
   job->chunks_left = messages.size();
   jobs_[jid] = job;
@@ -253,6 +259,7 @@ void PoolCore::handle(const json::object& r) {
       job = it->second;
     }
     const auto start = r.at("start").to_number<std::size_t>();
+    if (export_dir_) record_chunk(*job, r);
     bool complete;
     if (auto* err = r.if_contains("error")) {
       complete = job->chunk_failed(start, make_exception(error_from_json(err->as_object())));
@@ -345,8 +352,11 @@ unsigned long long PoolCore::register_job(std::shared_ptr<JobBase> job) {
 
 void PoolCore::push_chunk(unsigned long long job_id, std::size_t start, const std::string& function,
                           json::array args) {
-  const std::string message = json::serialize(json::object{
-      {"job", job_id}, {"start", start}, {"function", function}, {"args", std::move(args)}});
+  const std::string message = json::serialize(json::object{{"job", job_id},
+                                                           {"start", start},
+                                                           {"submitted", now_us()},
+                                                           {"function", function},
+                                                           {"args", std::move(args)}});
   std::vector<sdk::Command> cmds{{"RPUSH", tasks_key_, message}, {"EXPIRE", tasks_key_, expiry_}};
   for (const auto& r : store_.pipeline(cmds)) {
     if (r.is_error()) throw OSError("could not queue a Pool task: " + r.str);
@@ -379,6 +389,8 @@ void PoolCore::join() {
   }
   stop_collector();
   cleanup_keys();
+  export_details();
+  rt_.sync_output();
 }
 
 void PoolCore::terminate() {
@@ -409,6 +421,42 @@ void PoolCore::terminate() {
   }
   stop_collector();
   cleanup_keys();
+  export_details();
+}
+
+void PoolCore::record_chunk(const JobBase& job, const json::object& r) {
+  InvocationRecord rec;
+  rec.kind = "pool_task";
+  const auto start = r.at("start").to_number<std::size_t>();
+  std::size_t n = 1;
+  if (auto* ok = r.if_contains("ok")) n = ok->as_array().size();
+  rec.name = job.function + "[" + std::to_string(start) + ".." + std::to_string(start + n) + ")";
+  rec.worker = r.at("worker").as_string();
+  rec.submitted = r.at("submitted").to_number<std::int64_t>();
+  rec.delivered = r.at("delivered").to_number<std::int64_t>();
+  rec.started = r.at("started").to_number<std::int64_t>();
+  rec.finished = r.at("finished").to_number<std::int64_t>();
+  rec.received = now_us();
+  std::lock_guard lock(records_mutex_);
+  records_.push_back(std::move(rec));
+}
+
+void PoolCore::export_details() {
+  std::vector<InvocationRecord> records;
+  {
+    std::lock_guard lock(records_mutex_);
+    records.swap(records_);
+  }
+  if (!export_dir_ || records.empty()) return;
+  try {
+    auto name = base_.substr(rt_.prefix().size());
+    std::replace(name.begin(), name.end(), ':', '-');
+    write_execution_details(*export_dir_, name.substr(0, name.size() - 1),
+                            "Pool(" + std::to_string(processes_) + ")", std::move(records));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lithops: could not write execution details to %s: %s\n",
+                 export_dir_->c_str(), e.what());
+  }
 }
 
 void PoolCore::stop_collector() {

@@ -8,12 +8,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "execution_details.hpp"
 #include "lithops/multiprocessing/pool.hpp"
 #include "runtime.hpp"
 
@@ -80,6 +83,8 @@ class PoolCore {
   void handle(const json::object& record);
   void fail_all(const std::exception_ptr& error);  // caller does not hold mutex_
   void stop_collector();
+  void record_chunk(const JobBase& job, const json::object& record);
+  void export_details();
   void cleanup_keys();
 
   Runtime& rt_;
@@ -98,6 +103,10 @@ class PoolCore {
   unsigned long long next_job_ = 0;
   int worker_counter_ = 0;
   std::exception_ptr broken_;
+
+  std::optional<std::string> export_dir_;  // EXPORT_EXECUTION_DETAILS
+  std::mutex records_mutex_;
+  std::vector<InvocationRecord> records_;
 
   std::atomic<bool> stopping_{false};
   std::thread collector_;

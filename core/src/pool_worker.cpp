@@ -6,8 +6,10 @@
 
 #include <boost/json.hpp>
 
+#include "execution_details.hpp"
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/multiprocessing/registry.hpp"
+#include "output_stream.hpp"
 #include "pool_internal.hpp"
 #include "process_internal.hpp"
 #include "remote_error.hpp"
@@ -20,9 +22,14 @@ namespace json = boost::json;
 namespace {
 
 // Runs one chunk and returns its result record: {"job","start","ok":[...]} or {"job","error"}.
-std::string run_chunk(const std::string& message) {
+std::string run_chunk(const std::string& message, std::int64_t delivered) {
   auto task = json::parse(message).as_object();
-  json::object record{{"job", task.at("job")}, {"start", task.at("start")}};
+  json::object record{{"job", task.at("job")},
+                      {"start", task.at("start")},
+                      {"submitted", task.at("submitted")},
+                      {"delivered", delivered},
+                      {"started", now_us()},
+                      {"worker", std::to_string(::getpid())}};
   const auto start = task.at("start").to_number<long long>();
   long long index = start;
   try {
@@ -38,6 +45,7 @@ std::string run_chunk(const std::string& message) {
     error.task = index;
     record["error"] = to_json(error);
   }
+  record["finished"] = now_us();
   return json::serialize(record);
 }
 
@@ -60,7 +68,12 @@ void run_pool_worker(const json::object& payload) {
   const std::string expiry = rt.store().expiry_text();
   auto& store = rt.store();
 
+  std::optional<OutputCapture> capture;
+  if (auto* channel = payload.if_contains("stream")) {
+    capture.emplace(rt.store(), std::string(channel->as_string()), self.name);
+  }
   auto report_exit = [&](json::object record) {
+    capture.reset();
     record["exit"] = id;
     std::vector<sdk::Command> cmds{{"RPUSH", results, json::serialize(record)},
                                    {"EXPIRE", results, expiry}};
@@ -96,26 +109,31 @@ void run_pool_worker(const json::object& payload) {
         continue;
       }
       next = std::move(r.str);
+      // BLMOVE made the in-progress list; give it the session's expiry like every other key.
+      store.run({"EXPIRE", wip, expiry});
     }
     std::string message = std::move(*next);
     next.reset();
+    const auto taken = now_us();
     if (message == kStopSentinel) {
       store.run({"LREM", wip, "1", kStopSentinel});
       break;
     }
-    const std::string record = run_chunk(message);
+    const std::string record = run_chunk(message, taken);
     ++done;
     // One round trip: hand in the result, clear the in-progress marker, take the next task.
     std::vector<sdk::Command> cmds{
         {"RPUSH", results, record}, {"EXPIRE", results, expiry}, {"LREM", wip, "1", message}};
     const bool more = maxtasks <= 0 || done < maxtasks;
-    if (more) cmds.push_back({"LMOVE", tasks, wip, "LEFT", "RIGHT"});
+    if (more) {
+      cmds.push_back({"LMOVE", tasks, wip, "LEFT", "RIGHT"});
+      cmds.push_back({"EXPIRE", wip, expiry});
+    }
     auto replies = store.pipeline(cmds);
     for (const auto& r : replies) {
       if (r.is_error()) throw OSError("Pool worker could not report a result: " + r.str);
     }
-    if (more && replies.back().type == sdk::Reply::Type::kString)
-      next = std::move(replies.back().str);
+    if (more && replies[3].type == sdk::Reply::Type::kString) next = std::move(replies[3].str);
   }
   report_exit({{"reason", reason}});
   if (reason == "maxtasks") {

@@ -33,6 +33,7 @@ struct ProcessState {
   std::string result_key;
   std::optional<long long> pid;
   std::optional<int> exitcode;
+  InvocationRecord record;  // EXPORT_EXECUTION_DETAILS
 };
 
 namespace {
@@ -52,8 +53,15 @@ void forget_child(const std::shared_ptr<ProcessState>& s) {
 }
 
 bool parse_exit(ProcessState& s, const std::string& record) {
-  auto v = json::parse(record);
-  s.exitcode = static_cast<int>(v.as_object().at("exitcode").to_number<long long>());
+  auto v = json::parse(record).as_object();
+  s.exitcode = static_cast<int>(v.at("exitcode").to_number<long long>());
+  if (auto* t = v.if_contains("started")) {
+    s.record.received = now_us();
+    s.record.delivered = v.at("delivered").to_number<std::int64_t>();
+    s.record.started = t->to_number<std::int64_t>();
+    s.record.finished = v.at("finished").to_number<std::int64_t>();
+    if (parameters().export_execution_details) Runtime::get().record_process(s.record);
+  }
   return true;
 }
 
@@ -66,6 +74,7 @@ bool wait_exit(ProcessState& s, Timeout timeout) {
   if (!record) return false;
   parse_exit(s, *record);
   rt.unwatch(s.id);
+  rt.sync_output();  // its output is printed before join() returns, as with a local child
   return true;
 }
 
@@ -155,6 +164,7 @@ void Process::start() {
                        {"args", s.args},
                        {"result_key", s.result_key},
                        {"env", detail::parameters().env_vars}};
+  if (detail::parameters().stream_stdout) payload["stream"] = rt.output_channel();
   const std::string key = s.result_key;
   const std::string expiry = rt.store().expiry_text();
   // The executor outlives no store: it is stopped before the store in Runtime::stop().
@@ -165,9 +175,14 @@ void Process::start() {
         {"EXPIRE", key, expiry}};
     store->pipeline(cmds);
   });
+  s.record.kind = "process";
+  s.record.name = s.name;
+  s.record.submitted = detail::now_us();
   try {
     auto info = rt.invoke(s.id, json::serialize(payload));
     s.pid = info.pid;
+    s.record.worker = info.worker_id;
+    s.record.cold = info.cold_start;
   } catch (...) {
     rt.unwatch(s.id);
     throw;

@@ -11,6 +11,7 @@
 #include "config_internal.hpp"
 #include "embedded_redis.hpp"
 #include "lithops/multiprocessing/errors.hpp"
+#include "output_stream.hpp"
 #include "plugin_loader.hpp"
 #include "process_internal.hpp"
 
@@ -51,7 +52,7 @@ void register_atexit() {
 }
 }  // namespace
 
-Runtime::Runtime(json::object config, std::string prefix, bool driver)
+Runtime::Runtime(json::object config, std::string prefix, bool driver, long long expiry)
     : config_(std::move(config)), prefix_(std::move(prefix)), driver_(driver) {
   id_base_ = random_hex(8);
   if (driver_ && !config_.contains("redis")) {
@@ -59,7 +60,6 @@ Runtime::Runtime(json::object config, std::string prefix, bool driver)
     config_["redis"] = embedded_redis_->redis_config();
   }
   store_plugin_ = string_at(config_, "lithops", "state_store", "redis");
-  const long long expiry = parameters().redis_expiry_time;
   sdk::PluginContext ctx;
   ctx.config = &config_;
   ctx.section = &section_of(config_, store_plugin_);
@@ -71,10 +71,28 @@ Runtime::Runtime(json::object config, std::string prefix, bool driver)
 
 Runtime::~Runtime() { stop(); }
 
+void Runtime::record_process(InvocationRecord record) {
+  std::lock_guard lock(records_mutex_);
+  process_records_.push_back(std::move(record));
+}
+
 void Runtime::stop() {
+  if (auto dir = parameters().export_execution_details; dir && !process_records_.empty()) {
+    try {
+      write_execution_details(*dir, "processes-" + id_base_, "Processes",
+                              std::move(process_records_));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lithops: could not write execution details to %s: %s\n", dir->c_str(),
+                   e.what());
+    }
+  }
   {
     std::lock_guard lock(executor_mutex_);
     executor_.reset();  // stops this process's workers
+  }
+  {
+    std::lock_guard lock(output_mutex_);
+    output_.reset();  // prints what is still in flight first
   }
   store_.reset();
   embedded_redis_.reset();
@@ -83,7 +101,8 @@ void Runtime::stop() {
 Runtime& Runtime::get() {
   std::lock_guard lock(g_mutex);
   if (!g_runtime) {
-    g_runtime = new Runtime(effective_config(), "lithops:" + random_hex(12) + ":", true);
+    g_runtime = new Runtime(effective_config(), "lithops:" + random_hex(12) + ":", true,
+                            parameters().redis_expiry_time);
     register_atexit();
   }
   return *g_runtime;
@@ -97,7 +116,8 @@ Runtime& Runtime::for_worker(const json::object& context) {
   g_runtime = nullptr;
   lock.unlock();
   delete old;  // a warm worker serving another session: start afresh
-  auto* fresh = new Runtime(context.at("config").as_object(), std::string(prefix), false);
+  auto* fresh = new Runtime(context.at("config").as_object(), std::string(prefix), false,
+                            context.at("expiry").to_number<long long>());
   lock.lock();
   g_runtime = fresh;
   register_atexit();
@@ -156,6 +176,24 @@ sdk::InvocationInfo Runtime::invoke(const std::string& id, std::string payload) 
     }
   }
   return ex.invoke({id, std::move(payload)});
+}
+
+const std::string& Runtime::output_channel() {
+  std::lock_guard lock(output_mutex_);
+  if (!output_) {
+    output_channel_ = prefix_ + "output";
+    output_ = std::make_unique<OutputPrinter>(store_->raw(), *store_, output_channel_);
+  }
+  return output_channel_;
+}
+
+void Runtime::sync_output() {
+  OutputPrinter* printer;
+  {
+    std::lock_guard lock(output_mutex_);
+    printer = output_.get();
+  }
+  if (printer) printer->sync();
 }
 
 std::string Runtime::new_id() { return id_base_ + "-" + std::to_string(++counter_); }

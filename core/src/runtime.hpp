@@ -16,12 +16,14 @@
 
 #include <boost/json/object.hpp>
 
+#include "execution_details.hpp"
 #include "lithops/sdk/executor.hpp"
 #include "store.hpp"
 
 namespace lithops::multiprocessing::detail {
 
 class EmbeddedRedis;
+class OutputPrinter;
 
 class Runtime : public sdk::ExecutorListener {
  public:
@@ -51,6 +53,14 @@ class Runtime : public sdk::ExecutorListener {
   // the store and the worker fetches it (see handle_payload).
   sdk::InvocationInfo invoke(const std::string& id, std::string payload);
 
+  // STREAM_STDOUT: the channel workers publish their output on, with the driver printing it.
+  const std::string& output_channel();
+  // Returns once all output published so far has been printed (no-op if not streaming).
+  void sync_output();
+
+  // EXPORT_EXECUTION_DETAILS for Processes: collected here, written when the runtime stops.
+  void record_process(InvocationRecord record);
+
   using LossHandler = std::function<void(int status, const std::string& reason)>;
   // `handler` runs (on an executor thread) if invocation `id` is lost. Must not block.
   void watch(const std::string& id, LossHandler handler);
@@ -58,7 +68,7 @@ class Runtime : public sdk::ExecutorListener {
   void on_invocation_lost(const std::string& id, int status, const std::string& reason) override;
 
  private:
-  Runtime(boost::json::object config, std::string prefix, bool driver);
+  Runtime(boost::json::object config, std::string prefix, bool driver, long long expiry);
   void stop();
 
   boost::json::object config_;
@@ -70,6 +80,11 @@ class Runtime : public sdk::ExecutorListener {
   boost::json::object worker_context_;
   std::mutex executor_mutex_;
   std::unique_ptr<sdk::Executor> executor_;
+  std::mutex output_mutex_;
+  std::unique_ptr<OutputPrinter> output_;
+  std::string output_channel_;
+  std::mutex records_mutex_;
+  std::vector<InvocationRecord> process_records_;
   std::mutex watch_mutex_;
   std::map<std::string, LossHandler> watchers_;
   std::atomic<unsigned long long> counter_{0};

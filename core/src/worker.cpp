@@ -8,9 +8,11 @@
 
 #include <boost/json.hpp>
 
+#include "execution_details.hpp"
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/multiprocessing/init.hpp"
 #include "lithops/multiprocessing/registry.hpp"
+#include "output_stream.hpp"
 #include "plugin_loader.hpp"
 #include "process_internal.hpp"
 #include "remote_error.hpp"
@@ -30,13 +32,19 @@ void flush_output() {
 }
 
 void run_process(const json::object& payload) {
+  const auto delivered = now_us();
   auto& rt = Runtime::for_worker(payload.at("context").as_object());
   auto self = process_info_from_json(payload.at("self").as_object());
   self.pid = static_cast<long long>(::getpid());
   set_current_process(self, process_info_from_json(payload.at("parent").as_object()));
   apply_env(payload);
 
+  std::optional<OutputCapture> capture;
+  if (auto* channel = payload.if_contains("stream")) {
+    capture.emplace(rt.store(), std::string(channel->as_string()), self.name);
+  }
   int exitcode = 0;
+  const auto started = now_us();
   try {
     auto fn = find_function(std::string(payload.at("function").as_string()));
     fn.invoker(fn.fn, payload.at("args"));
@@ -49,13 +57,18 @@ void run_process(const json::object& payload) {
         self.name.c_str(), error.traceback.c_str(), error.type.c_str(), error.message.c_str());
     exitcode = 1;
   }
+  const auto finished = now_us();
   // Python joins a process's own non-daemonic children before it exits.
   finalize_children();
   flush_output();
+  capture.reset();  // everything printed is published before the exit is reported
   const std::string key(payload.at("result_key").as_string());
-  std::vector<sdk::Command> cmds{
-      {"RPUSH", key, json::serialize(json::object{{"exitcode", exitcode}})},
-      {"EXPIRE", key, rt.store().expiry_text()}};
+  std::vector<sdk::Command> cmds{{"RPUSH", key,
+                                  json::serialize(json::object{{"exitcode", exitcode},
+                                                               {"delivered", delivered},
+                                                               {"started", started},
+                                                               {"finished", finished}})},
+                                 {"EXPIRE", key, rt.store().expiry_text()}};
   for (const auto& r : rt.store().pipeline(cmds)) {
     if (r.is_error()) throw OSError("could not report the exit code: " + r.str);
   }
