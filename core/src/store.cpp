@@ -49,31 +49,21 @@ std::vector<sdk::Reply> Store::pipeline(std::span<const sdk::Command> commands) 
   }
 }
 
-std::optional<std::pair<std::string, std::string>> Store::blpop(std::span<const std::string> keys,
-                                                                Timeout timeout) {
+std::optional<sdk::Reply> Store::blocking(
+    Timeout timeout, const std::function<std::vector<std::string_view>(const std::string&)>& make,
+    const std::function<std::optional<sdk::Reply>()>& last_look) {
   const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
                                 : std::chrono::steady_clock::time_point::max();
-  std::vector<std::string_view> args;
-  args.reserve(keys.size() + 2);
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     Duration slice = kSlice;
     if (timeout) {
-      if (now >= deadline) {
-        // A last non-blocking look, so timeout 0 still takes what is there.
-        for (const auto& k : keys) {
-          auto r = run({"LPOP", k});
-          if (r.type == sdk::Reply::Type::kString) return std::make_pair(k, std::move(r.str));
-        }
-        return std::nullopt;
-      }
+      // A last non-blocking look, so timeout 0 still takes what is there.
+      if (now >= deadline) return last_look();
       slice = std::min(slice, deadline - now);
     }
     const std::string secs = seconds_text(slice);
-    args.clear();
-    args.push_back("BLPOP");
-    for (const auto& k : keys) args.push_back(k);
-    args.push_back(secs);
+    const std::vector<std::string_view> args = make(secs);
     sdk::Reply r;
     try {
       r = store_->execute(
@@ -81,12 +71,83 @@ std::optional<std::pair<std::string, std::string>> Store::blpop(std::span<const 
     } catch (const sdk::PluginError& e) {
       throw OSError(e.what());
     }
-    if (r.is_error()) throw OSError(store_->endpoint() + " answered BLPOP with an error: " + r.str);
-    if (r.type == sdk::Reply::Type::kArray && r.elements.size() == 2) {
-      return std::make_pair(std::move(r.elements[0].str), std::move(r.elements[1].str));
+    if (r.is_error()) {
+      throw OSError(store_->endpoint() + " answered " + std::string(args.front()) +
+                    " with an error: " + r.str);
     }
+    if (!r.is_nil() && !(r.type == sdk::Reply::Type::kArray && r.elements.empty())) return r;
     if (timeout && std::chrono::steady_clock::now() >= deadline) return std::nullopt;
   }
+}
+
+std::optional<std::pair<std::string, std::string>> Store::blpop(std::span<const std::string> keys,
+                                                                Timeout timeout) {
+  auto r = blocking(
+      timeout,
+      [&](const std::string& secs) {
+        std::vector<std::string_view> args{"BLPOP"};
+        args.insert(args.end(), keys.begin(), keys.end());
+        args.push_back(secs);
+        return args;
+      },
+      [&]() -> std::optional<sdk::Reply> {
+        for (const auto& k : keys) {
+          auto one = run({"LPOP", k});
+          if (one.type == sdk::Reply::Type::kString) {
+            sdk::Reply pair;
+            pair.type = sdk::Reply::Type::kArray;
+            pair.elements.resize(2);
+            pair.elements[0].type = sdk::Reply::Type::kString;
+            pair.elements[0].str = k;
+            pair.elements[1] = std::move(one);
+            return pair;
+          }
+        }
+        return std::nullopt;
+      });
+  if (!r || r->type != sdk::Reply::Type::kArray || r->elements.size() != 2) return std::nullopt;
+  return std::make_pair(std::move(r->elements[0].str), std::move(r->elements[1].str));
+}
+
+std::optional<std::pair<std::string, std::vector<std::string>>> Store::blmpop(
+    std::span<const std::string> keys, long long count, Timeout timeout) {
+  using Result = std::pair<std::string, std::vector<std::string>>;
+  if (count <= 1 || no_blmpop_.load(std::memory_order_relaxed)) {
+    auto one = blpop(keys, timeout);
+    if (!one) return std::nullopt;
+    return Result{std::move(one->first), {std::move(one->second)}};
+  }
+  const std::string n = std::to_string(keys.size());
+  const std::string c = std::to_string(count);
+  std::optional<sdk::Reply> r;
+  try {
+    r = blocking(
+        timeout,
+        [&](const std::string& secs) {
+          std::vector<std::string_view> args{"BLMPOP", secs, n};
+          args.insert(args.end(), keys.begin(), keys.end());
+          args.insert(args.end(), {"LEFT", "COUNT", c});
+          return args;
+        },
+        [&]() -> std::optional<sdk::Reply> {
+          std::vector<std::string_view> args{"LMPOP", n};
+          args.insert(args.end(), keys.begin(), keys.end());
+          args.insert(args.end(), {"LEFT", "COUNT", c});
+          auto last = run(std::span<const std::string_view>(args));
+          if (last.is_nil()) return std::nullopt;
+          return last;
+        });
+  } catch (const OSError& e) {
+    if (std::string_view(e.what()).find("unknown command") == std::string_view::npos) throw;
+    no_blmpop_ = true;  // Redis < 7
+    return blmpop(keys, 1, timeout);
+  }
+  // Reply: [key, [v1, v2, ...]].
+  if (!r || r->type != sdk::Reply::Type::kArray || r->elements.size() != 2) return std::nullopt;
+  Result out{std::move(r->elements[0].str), {}};
+  out.second.reserve(r->elements[1].elements.size());
+  for (auto& v : r->elements[1].elements) out.second.push_back(std::move(v.str));
+  return out;
 }
 
 sdk::Reply Store::eval(const Script& script, std::span<const std::string_view> keys,

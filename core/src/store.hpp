@@ -2,7 +2,9 @@
 // one blocking-pop-with-deadline every primitive uses.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -41,6 +43,11 @@ class Store {
   std::optional<std::pair<std::string, std::string>> blpop(std::span<const std::string> keys,
                                                            Timeout timeout);
   std::optional<std::string> blpop(const std::string& key, Timeout timeout);
+  // BLMPOP LEFT COUNT `count`: up to `count` values from the first non-empty key, waiting as
+  // blpop() does. Returns {key, values}; std::nullopt on timeout. On a server without BLMPOP
+  // (Redis < 7) it degrades to blpop(), one value at a time.
+  std::optional<std::pair<std::string, std::vector<std::string>>> blmpop(
+      std::span<const std::string> keys, long long count, Timeout timeout);
 
   // Runs a script with KEYS and ARGV; a script error throws mp::OSError with the server's message.
   sdk::Reply eval(const Script& script, std::span<const std::string_view> keys,
@@ -57,7 +64,14 @@ class Store {
 
  private:
   std::unique_ptr<sdk::StateStore> store_;
+  // Runs the blocking command `make(slice_seconds)` in slices until a non-nil reply or the
+  // deadline; at the deadline `last_look()` (non-blocking) gets the final word.
+  std::optional<sdk::Reply> blocking(
+      Timeout timeout, const std::function<std::vector<std::string_view>(const std::string&)>& make,
+      const std::function<std::optional<sdk::Reply>()>& last_look);
+
   long long expiry_;
+  std::atomic<bool> no_blmpop_{false};
   std::mutex sha_mutex_;
   std::map<const void*, std::string> sha_;  // Script address -> SHA1 from SCRIPT LOAD
 };
