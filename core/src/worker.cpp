@@ -17,6 +17,7 @@
 #include "process_internal.hpp"
 #include "remote_error.hpp"
 #include "runtime.hpp"
+#include "sync_internal.hpp"
 
 namespace lithops::multiprocessing {
 namespace json = boost::json;
@@ -60,6 +61,9 @@ void run_process(const json::object& payload) {
   const auto finished = now_us();
   // Python joins a process's own non-daemonic children before it exits.
   finalize_children();
+  // The process "ends" here although the worker stays warm: locks its target left held must
+  // expire like a dead holder's instead of being renewed for the next invocation's lifetime.
+  drop_all_leases();
   flush_output();
   capture.reset();  // everything printed is published before the exit is reported
   const std::string key(payload.at("result_key").as_string());

@@ -6,14 +6,20 @@
 // See docs/user-guide.md. Every public name lives in lithops::multiprocessing.
 #pragma once
 
+#include "lithops/multiprocessing/array.hpp"
 #include "lithops/multiprocessing/async_result.hpp"
+#include "lithops/multiprocessing/barrier.hpp"
 #include "lithops/multiprocessing/common.hpp"
+#include "lithops/multiprocessing/condition.hpp"
 #include "lithops/multiprocessing/config.hpp"
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/multiprocessing/event.hpp"
 #include "lithops/multiprocessing/init.hpp"
+#include "lithops/multiprocessing/lock.hpp"
 #include "lithops/multiprocessing/pool.hpp"
 #include "lithops/multiprocessing/process.hpp"
 #include "lithops/multiprocessing/queue.hpp"
 #include "lithops/multiprocessing/registry.hpp"
 #include "lithops/multiprocessing/remote_errors.hpp"
+#include "lithops/multiprocessing/semaphore.hpp"
+#include "lithops/multiprocessing/value.hpp"
