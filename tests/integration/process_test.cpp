@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <set>
 #include <thread>
 
 #include <lithops/multiprocessing.hpp>
@@ -40,6 +41,13 @@ LITHOPS_FUNCTION(exit_with);
 LITHOPS_FUNCTION(abort_now);
 LITHOPS_FUNCTION(record_identity);
 LITHOPS_FUNCTION(record_args);
+
+namespace {
+void wait_on_barrier(mp::Barrier barrier, mp::Queue<int> indices) {
+  indices.put(barrier.wait(std::chrono::seconds(90)));
+}
+}  // namespace
+LITHOPS_FUNCTION(wait_on_barrier);
 
 TEST(Process, RunsTargetWithItsArgumentsAndExitsZero) {  // PR-02
   const std::string path = temp_dir() + "/args";
@@ -175,6 +183,25 @@ TEST(Process, ManyProcessesRunConcurrently) {
   for (auto& p : ps) p.join();
   for (auto& p : ps) EXPECT_EQ(p.exitcode(), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 12s);
+}
+
+TEST(Process, SixtyFourProcessesAliveAtOnceMeetAtOneBarrier) {
+  // Each Process is its own invocation, so 64 of them all wait at once on a 2-core machine.
+  constexpr int kParties = 64;
+  mp::Barrier barrier(kParties);
+  mp::Queue<int> indices;
+  std::vector<mp::Process> ps;
+  for (int i = 0; i < kParties; ++i) ps.emplace_back(wait_on_barrier, barrier, indices);
+  for (auto& p : ps) p.start();
+  std::set<int> seen;
+  for (int i = 0; i < kParties; ++i) seen.insert(indices.get(std::chrono::seconds(120)));
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kParties));
+  EXPECT_EQ(*seen.begin(), 0);
+  EXPECT_EQ(*seen.rbegin(), kParties - 1);
+  for (auto& p : ps) {
+    p.join();
+    EXPECT_EQ(p.exitcode(), 0);
+  }
 }
 
 // --- observed from outside: stderr of a failing child -------------------------------------------
