@@ -18,15 +18,20 @@ namespace json = boost::json;
 
 namespace {
 
+// Leaked on purpose: the runtime reads the parameters from an atexit handler, which may run
+// after function-local statics constructed later than its registration were destroyed.
 std::mutex& params_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex();
+  return *m;
 }
 json::object& params() {
-  static json::object p{{"LITHOPS_CONFIG", json::object{}}, {"STREAM_STDOUT", false},
-                        {"REDIS_EXPIRY_TIME", 3600},        {"PIPE_CONNECTION_TYPE", "redislist"},
-                        {"ENV_VARS", json::object{}},       {"EXPORT_EXECUTION_DETAILS", nullptr}};
-  return p;
+  static auto* p = new json::object{{"LITHOPS_CONFIG", json::object{}},
+                                    {"STREAM_STDOUT", false},
+                                    {"REDIS_EXPIRY_TIME", 3600},
+                                    {"PIPE_CONNECTION_TYPE", "redislist"},
+                                    {"ENV_VARS", json::object{}},
+                                    {"EXPORT_EXECUTION_DETAILS", nullptr}};
+  return *p;
 }
 
 const char* kind_name(json::kind k) {

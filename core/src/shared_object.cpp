@@ -45,13 +45,29 @@ struct ObjectState {
   }
 };
 
+struct ScopeState {
+  mutable std::mutex mutex;
+  std::vector<std::shared_ptr<ObjectState>> objects;
+};
+
+namespace {
+// The scope that owns what this thread creates now (ObjectScope::Enter), if any.
+thread_local ScopeState* current_scope = nullptr;
+}  // namespace
+
 ObjectRef ObjectRef::create(std::string_view kind) {
   auto& rt = Runtime::get();
   ObjectRef ref;
   ref.state_ = std::make_shared<ObjectState>();
   ref.state_->kind = kind;
   ref.state_->key = rt.prefix() + "{" + std::string(kind) + ":" + rt.new_id() + "}";
-  ref.state_->owner = true;
+  if (current_scope) {
+    // The scope deletes it; the handles' lifetime does not matter.
+    std::lock_guard lock(current_scope->mutex);
+    current_scope->objects.push_back(ref.state_);
+  } else {
+    ref.state_->owner = true;
+  }
   return ref;
 }
 
@@ -90,5 +106,57 @@ json::value ObjectRef::to_json() const {
 }
 bool ObjectRef::owner() const { return state_->owner; }
 void ObjectRef::destroy() { state_->destroy(); }
+
+ObjectScope::ObjectScope() : state_(std::make_shared<ScopeState>()) {}
+
+ObjectScope::Enter::Enter(const ObjectScope& scope) : previous_(current_scope) {
+  current_scope = scope.state_.get();
+}
+ObjectScope::Enter::~Enter() { current_scope = previous_; }
+
+void ObjectScope::destroy_all() {
+  std::vector<std::shared_ptr<ObjectState>> doomed;
+  {
+    std::lock_guard lock(state_->mutex);
+    doomed.swap(state_->objects);
+  }
+  if (doomed.empty()) return;
+  std::vector<std::string> keys;
+  for (auto& o : doomed) {
+    std::lock_guard lock(o->mutex);
+    if (o->destroyed) continue;
+    o->destroyed = true;
+    keys.push_back(o->key);
+    for (auto& k : o->keys) keys.push_back(std::move(k));
+    o->keys.clear();
+  }
+  Runtime* rt = Runtime::current();
+  if (!rt || keys.empty()) return;
+  // One DEL for all of them (Manager shutdown is one round trip whatever it created).
+  std::vector<std::string_view> args{"DEL"};
+  for (const auto& k : keys) args.push_back(k);
+  try {
+    rt->store().run(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lithops: could not delete %zu keys of a scope (they will expire): %s\n",
+                 keys.size(), e.what());
+  }
+}
+
+std::size_t ObjectScope::size() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->objects.size();
+}
+
+std::vector<std::string> ObjectScope::keys() const {
+  std::lock_guard lock(state_->mutex);
+  std::vector<std::string> out;
+  for (const auto& o : state_->objects) {
+    std::lock_guard inner(o->mutex);
+    out.push_back(o->key);
+    out.insert(out.end(), o->keys.begin(), o->keys.end());
+  }
+  return out;
+}
 
 }  // namespace lithops::multiprocessing::detail

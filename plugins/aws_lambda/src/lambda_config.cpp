@@ -120,8 +120,8 @@ LambdaConfig LambdaConfig::parse(const boost::json::object* section, bool need_c
   if (read_string(s, "function_name", c.function_name) && !valid_function_name(c.function_name)) {
     bad("function_name", "1 to 64 letters, digits, '-' or '_'", s.at("function_name"));
   }
-  if (read_string(s, "function_prefix", c.function_prefix, true) &&
-      !c.function_prefix.empty() && !valid_function_name(c.function_prefix)) {
+  if (read_string(s, "function_prefix", c.function_prefix, true) && !c.function_prefix.empty() &&
+      !valid_function_name(c.function_prefix)) {
     bad("function_prefix", "letters, digits, '-' or '_'", s.at("function_prefix"));
   }
   if (read_string(s, "endpoint_url", c.endpoint_url)) {

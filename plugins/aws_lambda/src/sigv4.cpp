@@ -60,8 +60,7 @@ std::string uri_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-        hex_value(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
       i += 2;
     } else {
@@ -113,8 +112,7 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), md,
-           &n) == nullptr) {
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &n) == nullptr) {
     throw std::runtime_error("OpenSSL HMAC-SHA256 failed");
   }
   return std::string(reinterpret_cast<const char*>(md), n);
@@ -197,8 +195,9 @@ std::string canonical_query(std::string_view query) {
   return out;
 }
 
-std::string canonical_request(const Request& request, const std::vector<std::string>& signed_headers,
-                              bool normalize_path, std::string_view payload_hash) {
+std::string canonical_request(const Request& request,
+                              const std::vector<std::string>& signed_headers, bool normalize_path,
+                              std::string_view payload_hash) {
   const auto q = request.target.find('?');
   const std::string_view target = request.target;
   std::vector<std::string> names;
@@ -271,7 +270,8 @@ Signature sign(Request& request, const Credentials& credentials, const Options& 
     payload_hash = h->second;
   } else {
     payload_hash = sha256_hex(request.body);
-    if (options.sign_body_header) request.headers.emplace_back("x-amz-content-sha256", payload_hash);
+    if (options.sign_body_header)
+      request.headers.emplace_back("x-amz-content-sha256", payload_hash);
   }
   std::vector<std::string> names;
   for (const auto& [n, v] : request.headers) {
@@ -331,7 +331,8 @@ bool parse_authorization(std::string_view header, Authorization& out) {
     parts.push_back(credential.substr(start, end - start));
     start = end + 1;
   }
-  if (!have_signature || parts.size() != 5 || parts[4] != "aws4_request" || signed_headers.empty()) {
+  if (!have_signature || parts.size() != 5 || parts[4] != "aws4_request" ||
+      signed_headers.empty()) {
     return false;
   }
   out.access_key_id = parts[0];

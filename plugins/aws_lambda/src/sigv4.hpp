@@ -26,7 +26,7 @@ struct Credentials {
 
 struct Request {
   std::string method;
-  std::string target;  // "/path?query", as on the wire
+  std::string target;                                        // "/path?query", as on the wire
   std::vector<std::pair<std::string, std::string>> headers;  // in sending order; names any case
   std::string body;
 };
@@ -70,8 +70,9 @@ std::string canonical_query(std::string_view query);
 // The canonical request for `request` signing exactly the headers named in `signed_headers`
 // (lowercase names, any order; each must be present). `payload_hash` is hex SHA-256 of the body
 // or a literal such as UNSIGNED-PAYLOAD.
-std::string canonical_request(const Request& request, const std::vector<std::string>& signed_headers,
-                              bool normalize_path, std::string_view payload_hash);
+std::string canonical_request(const Request& request,
+                              const std::vector<std::string>& signed_headers, bool normalize_path,
+                              std::string_view payload_hash);
 
 // Computes the signature of `canonical` for the given date and scope.
 Signature sign_canonical(std::string canonical, std::string signed_headers,

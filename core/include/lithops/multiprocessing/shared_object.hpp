@@ -6,6 +6,10 @@
 // last copy of the handle in that process goes away, the object's keys are deleted. Every key
 // also expires after REDIS_EXPIRY_TIME, so a crashed driver leaves nothing forever (and
 // `lithops clean` removes what is left).
+//
+// An ObjectScope (the Manager's) can take ownership instead: objects created on a thread while
+// one of its ObjectScope::Enter guards lives belong to the scope, not to their handles, and are
+// deleted when the scope is destroyed (destroy_all()), whatever handles remain.
 #pragma once
 
 #include <memory>
@@ -49,6 +53,40 @@ class ObjectRef {
 
  private:
   std::shared_ptr<ObjectState> state_;
+};
+
+struct ScopeState;
+
+// Owner of every object created (by ObjectRef::create) on a thread while an Enter guard of the
+// scope lives on that thread. Thread-safe. Copies share one scope.
+class ObjectScope {
+ public:
+  ObjectScope();
+
+  // RAII: makes `scope` the owner of objects this thread creates until the guard ends. Guards
+  // nest (the innermost wins).
+  class Enter {
+   public:
+    explicit Enter(const ObjectScope& scope);
+    ~Enter();
+    Enter(const Enter&) = delete;
+    Enter& operator=(const Enter&) = delete;
+
+   private:
+    ScopeState* previous_;
+  };
+
+  // Deletes the keys of every object the scope owns (one DEL round trip) and forgets them.
+  // Handles still held stay valid as values but name deleted keys. Idempotent; store errors are
+  // reported on stderr (the keys then expire).
+  void destroy_all();
+  // Number of live objects owned.
+  std::size_t size() const;
+  // Every key the owned objects declared (base keys and own_key() keys), for diagnostics/tests.
+  std::vector<std::string> keys() const;
+
+ private:
+  std::shared_ptr<ScopeState> state_;
 };
 
 }  // namespace lithops::multiprocessing::detail

@@ -1,0 +1,25 @@
+// Helpers shared by the Manager proxies and shared memory (dict_proxy.cpp, list_proxy.cpp,
+// manager.cpp, shared_memory.cpp).
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "runtime.hpp"
+#include "store.hpp"
+
+namespace lithops::multiprocessing::detail {
+
+inline Store& proxy_store() { return Runtime::get().store(); }
+
+// A long double as text HINCRBYFLOAT / INCRBYFLOAT accept, without losing precision.
+inline std::string float_text(long double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.21Lg", v);
+  return buf;
+}
+
+// The replies of a pipeline, with the first error reply (if any) thrown as mp::OSError.
+void check_replies(const std::vector<sdk::Reply>& replies);
+
+}  // namespace lithops::multiprocessing::detail

@@ -1,0 +1,270 @@
+// The aws_lambda backend end to end, with nothing faked: lithops-lambda-emulator serves Lambda on
+// loopback (signatures checked), `lithops runtime build` packages lambda_e2e_program with its
+// libraries and plugins, `lithops runtime deploy` creates the function, and each scenario of the
+// program runs as a driver whose functions are bootstraps the emulator starts, reporting through
+// the private redis-server the driver starts. Every scenario's output must equal the output of the
+// same program on the localhost backend, and the text the scenario is known to print.
+//
+// Not covered yet: Queue and Lock across functions (the core has no Queue or Lock at the time of
+// writing).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "http_client.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status = -1;  // exit code, or -signal
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs argv with extra environment variables; stdout is captured, stderr goes to a file so that
+// neither pipe can fill up while the other is read.
+Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+           const fs::path& scratch, int timeout_seconds = 240) {
+  int out[2];
+  if (::pipe(out) != 0) return {};
+  const fs::path err_file = scratch / ("stderr." + std::to_string(::getpid()));
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
+    ::dup2(out[1], 1);
+    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(err, 2);
+    ::close(out[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  Result r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  char buf[4096];
+  for (;;) {
+    pollfd p{out[0], POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) == 0) {
+      ::kill(pid, SIGKILL);
+      r.err = "timed out after " + std::to_string(timeout_seconds) + " s\n";
+      break;
+    }
+    const auto n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    r.out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  r.err += slurp(err_file);
+  return r;
+}
+
+// One lithops-lambda-emulator process on a free loopback port.
+struct Emulator {
+  pid_t pid = -1;
+  int port = 0;
+  fs::path log;
+
+  void start(const fs::path& dir, int concurrency) {
+    fs::create_directories(dir);
+    log = dir / "emulator.log";
+    const fs::path port_file = dir / "port";
+    pid = ::fork();
+    if (pid == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      const std::string c = std::to_string(concurrency);
+      ::execl(LITHOPS_EMULATOR, LITHOPS_EMULATOR, "--listen", "127.0.0.1:0", "--port-file",
+              port_file.c_str(), "--access-key-id", "AKIDLITHOPSE2E", "--secret-access-key",
+              "e2e-secret", "--concurrency", c.c_str(), "--work-dir", (dir / "work").c_str(),
+              "--pass-env", "ASAN_OPTIONS", "--pass-env", "UBSAN_OPTIONS",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !fs::exists(port_file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::ifstream(port_file) >> port;
+  }
+  void stop() {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    ::waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+
+class LambdaE2E : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/lithops-lambda-e2e-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    main_.start(dir_ / "emulator", 64);
+    storm_.start(dir_ / "storm-emulator", 2);
+    ASSERT_GT(main_.port, 0) << slurp(main_.log);
+    ASSERT_GT(storm_.port, 0) << slurp(storm_.log);
+    write_config(main_config(), main_, "");
+    // Fast retries so that 50 invocations against 2 instances finish in seconds, not minutes.
+    write_config(storm_config(), storm_, R"(, "max_retries": 60, "retry_base_ms": 20)");
+    std::ofstream(local_config()) << R"({"lithops": {"backend": "localhost"}})";
+
+    zip_ = dir_ / "lambda_e2e_program.zip";
+    auto built = run({LITHOPS_CLI, "runtime", "build", LITHOPS_E2E_PROGRAM, "-o", zip_.string(),
+                      "--plugin-dir", LITHOPS_PLUGIN_DIR},
+                     {}, dir_);
+    ASSERT_EQ(built.status, 0) << built.out << built.err;
+    for (const auto& config : {main_config(), storm_config()}) {
+      auto deployed = run(
+          {LITHOPS_CLI, "--config", config.string(), "runtime", "deploy", zip_.string()}, {}, dir_);
+      ASSERT_EQ(deployed.status, 0) << deployed.out << deployed.err;
+      ASSERT_NE(deployed.out.find("created lithops-lambda_e2e_program"), std::string::npos)
+          << deployed.out;
+    }
+  }
+
+  static void TearDownTestSuite() {
+    main_.stop();
+    storm_.stop();
+    std::error_code ec;
+    if (!HasFailure()) fs::remove_all(dir_, ec);
+  }
+
+  static void write_config(const fs::path& file, const Emulator& e, const std::string& extra) {
+    std::ofstream(file)
+        << R"({"lithops": {"backend": "aws_lambda"}, "aws_lambda": {)"
+        << R"("endpoint_url": ")" << e.url() << R"(", "region": "us-east-1", )"
+        << R"("access_key_id": "AKIDLITHOPSE2E", "secret_access_key": "e2e-secret", )"
+        << R"("execution_role": "arn:aws:iam::000000000000:role/lithops-e2e", )"
+        << R"("memory": 512, "timeout": 120)" << extra << "}}";
+  }
+  static fs::path main_config() { return dir_ / "lambda.json"; }
+  static fs::path storm_config() { return dir_ / "lambda-storm.json"; }
+  static fs::path local_config() { return dir_ / "localhost.json"; }
+
+  // Runs a scenario on Lambda and on localhost; both must succeed and print the same.
+  static std::string run_both(const std::string& scenario, const fs::path& lambda_config) {
+    auto lambda = run({LITHOPS_E2E_PROGRAM, scenario},
+                      {"LITHOPS_CONFIG_FILE=" + lambda_config.string()}, dir_);
+    auto local = run({LITHOPS_E2E_PROGRAM, scenario},
+                     {"LITHOPS_CONFIG_FILE=" + local_config().string()}, dir_);
+    EXPECT_EQ(lambda.status, 0) << lambda.out << lambda.err << "\nemulator log:\n"
+                                << slurp(main_.log).substr(0, 20000);
+    EXPECT_EQ(local.status, 0) << local.out << local.err;
+    EXPECT_EQ(lambda.out, local.out) << "aws_lambda and localhost printed different output";
+    return lambda.out;
+  }
+
+  static inline fs::path dir_;
+  static inline fs::path zip_;
+  static inline Emulator main_;
+  static inline Emulator storm_;
+};
+
+TEST_F(LambdaE2E, ProcessExitCodesMatchLocalhost) {
+  EXPECT_EQ(run_both("process", main_config()), "succeed exitcode=0\nexit_with(3) exitcode=3\n");
+}
+
+TEST_F(LambdaE2E, PoolMapOfAThousandTasksMatchesLocalhost) {
+  EXPECT_EQ(run_both("pool_map", main_config()),
+            "pool.map of 1000 tasks: sum=332833500 in order=yes\n");
+}
+
+TEST_F(LambdaE2E, ExceptionInAFunctionReachesTheDriver) {
+  EXPECT_EQ(run_both("exception", main_config()),
+            "raising process exitcode=1\n"
+            "pool.map raised std::invalid_argument: seven is not allowed\n");
+}
+
+TEST_F(LambdaE2E, CrashedFunctionReportsTheSignalLikeALocalProcess) {
+  EXPECT_EQ(run_both("crash", main_config()), "aborting process exitcode=-6\n");
+}
+
+TEST_F(LambdaE2E, ThrottlingStormAgainstTwoInstancesStillCompletes) {
+  EXPECT_EQ(run_both("storm", storm_config()),
+            "storm: 50 of 50 processes finished, exit codes sum=100\n");
+  // The storm really was throttled: the emulator answered 429s that the executor retried.
+  lithops::aws::HttpClient client;
+  lithops::aws::HttpRequest request;
+  request.url = storm_.url() + "/emulator/stats";
+  const auto stats = client.perform(request);
+  ASSERT_EQ(stats.status, 200) << stats.error;
+  const auto throttled = boost::json::parse(stats.body).at("throttled").to_number<long long>();
+  EXPECT_GT(throttled, 0) << stats.body;
+}
+
+TEST_F(LambdaE2E, TenMegabyteArgumentTravelsThroughRedis) {
+  const auto out = run_both("payload", main_config());
+  EXPECT_NE(out.find("process exitcode=64 expected=64"), std::string::npos) << out;
+  EXPECT_NE(out.find("pool.apply=10485760964 expected=10485760964"), std::string::npos) << out;
+}
+
+TEST_F(LambdaE2E, RedeployUpdatesTheFunctionAndDeleteRemovesIt) {
+  auto again = run({LITHOPS_CLI, "--config", main_config().string(), "runtime", "deploy",
+                    zip_.string(), "--name", "lithops-e2e-scratch"},
+                   {}, dir_);
+  ASSERT_EQ(again.status, 0) << again.out << again.err;
+  auto update = run({LITHOPS_CLI, "--config", main_config().string(), "runtime", "deploy",
+                     zip_.string(), "--name", "lithops-e2e-scratch"},
+                    {}, dir_);
+  ASSERT_EQ(update.status, 0) << update.out << update.err;
+  EXPECT_NE(update.out.find("updated lithops-e2e-scratch"), std::string::npos) << update.out;
+  auto listed = run({LITHOPS_CLI, "--config", main_config().string(), "runtime", "list"}, {}, dir_);
+  EXPECT_NE(listed.out.find("lithops-e2e-scratch"), std::string::npos) << listed.out;
+  auto deleted = run(
+      {LITHOPS_CLI, "--config", main_config().string(), "runtime", "delete", "lithops-e2e-scratch"},
+      {}, dir_);
+  EXPECT_EQ(deleted.status, 0) << deleted.err;
+  listed = run({LITHOPS_CLI, "--config", main_config().string(), "runtime", "list"}, {}, dir_);
+  EXPECT_EQ(listed.out.find("lithops-e2e-scratch"), std::string::npos) << listed.out;
+}
+
+TEST_F(LambdaE2E, WrongSecretIsRefusedByTheSignatureCheck) {
+  const fs::path bad = dir_ / "bad-secret.json";
+  std::ofstream(bad) << R"({"aws_lambda": {"endpoint_url": ")" << main_.url()
+                     << R"(", "access_key_id": "AKIDLITHOPSE2E", "secret_access_key": "wrong"}})";
+  auto r = run({LITHOPS_CLI, "--config", bad.string(), "runtime", "list"}, {}, dir_);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("InvalidSignatureException"), std::string::npos) << r.err;
+}
+
+TEST_F(LambdaE2E, ZipOverTheDirectUploadLimitGetsAdvice) {
+  const fs::path big = dir_ / "big.zip";
+  fs::resize_file((std::ofstream(big), big), 51u * 1024 * 1024);
+  auto r = run({LITHOPS_CLI, "--config", main_config().string(), "runtime", "deploy", big.string()},
+               {}, dir_);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("over Lambda's 50 MB limit"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--strip"), std::string::npos) << r.err;
+}
+
+}  // namespace

@@ -1,0 +1,146 @@
+// Benchmark (not a test): Event invocations per second from one driver into
+// lithops-lambda-emulator, and the driver's CPU time per invocation (signing, HTTP, bookkeeping:
+// everything the aws_lambda executor does in the driver process, its curl thread included).
+//
+//   lambda_invoke_bench [N ...]      default: 1000 10000
+//
+// The bench deploys a function whose bootstrap runs this same binary as a worker with a no-op
+// handler (the Runtime API loop of the real plugin), so the emulator really runs every invocation.
+// One JSON line per figure, as the other benchmarks print.
+#include <archive.h>
+#include <archive_entry.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base64.hpp"
+#include "lambda_api.hpp"
+#include "lambda_executor.hpp"
+#include "lambda_worker_runtime.hpp"
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+namespace aws = lithops::aws;
+
+namespace {
+
+struct CountingListener : lithops::sdk::ExecutorListener {
+  std::atomic<int> lost{0};
+  void on_invocation_lost(const std::string&, int, const std::string& reason) override {
+    if (lost++ == 0) std::fprintf(stderr, "invocation lost: %s\n", reason.c_str());
+  }
+};
+
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string zip_with_bootstrap(const std::string& script) {
+  std::string out(64 * 1024, '\0');
+  std::size_t used = 0;
+  archive* a = archive_write_new();
+  archive_write_set_format_zip(a);
+  archive_write_open_memory(a, out.data(), out.size(), &used);
+  archive_entry* e = archive_entry_new();
+  archive_entry_set_pathname(e, "bootstrap");
+  archive_entry_set_size(e, static_cast<la_int64_t>(script.size()));
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0755);
+  archive_write_header(a, e);
+  archive_write_data(a, script.data(), script.size());
+  archive_entry_free(e);
+  archive_write_close(a);
+  archive_write_free(a);
+  out.resize(used);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (std::getenv("AWS_LAMBDA_RUNTIME_API") != nullptr) {  // an instance: serve, do nothing
+    return aws::LambdaWorkerRuntime(lithops::sdk::PluginContext{}).serve([](const std::string&) {});
+  }
+  std::vector<int> sizes;
+  for (int i = 1; i < argc; ++i) sizes.push_back(std::stoi(argv[i]));
+  if (sizes.empty()) sizes = {1000, 10000};
+
+  char tmpl[] = "/tmp/lithops-lambda-bench-XXXXXX";
+  const fs::path dir = ::mkdtemp(tmpl);
+  const fs::path port_file = dir / "port";
+  const pid_t emulator = ::fork();
+  if (emulator == 0) {
+    const std::string log = (dir / "emulator.log").string();
+    std::freopen(log.c_str(), "w", stdout);
+    std::freopen(log.c_str(), "a", stderr);
+    ::execl(LITHOPS_EMULATOR, LITHOPS_EMULATOR, "--listen", "127.0.0.1:0", "--port-file",
+            port_file.c_str(), "--access-key-id", "AKIDBENCH", "--secret-access-key", "bench",
+            "--concurrency", "64", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 200 && !fs::exists(port_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  int port = 0;
+  std::ifstream(port_file) >> port;
+  json::object section{{"endpoint_url", "http://127.0.0.1:" + std::to_string(port)},
+                       {"access_key_id", "AKIDBENCH"},
+                       {"secret_access_key", "bench"},
+                       {"function_name", "lithops-bench"},
+                       {"invocation_type", "Event"},
+                       {"timeout", 60}};
+  {
+    const auto config = aws::LambdaConfig::parse(&section);
+    aws::HttpClient client;
+    aws::LambdaApi api(config, client);
+    const std::string self = fs::read_symlink("/proc/self/exe").string();
+    api.create_function({{"FunctionName", "lithops-bench"},
+                         {"Role", "arn:aws:iam::000000000000:role/bench"},
+                         {"Timeout", 60},
+                         {"Code",
+                          {{"ZipFile", aws::base64_encode(zip_with_bootstrap("#!/bin/sh\nexec '" +
+                                                                             self + "'\n"))}}}});
+    while (api.get_function_configuration("lithops-bench").at("State") != "Active") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  lithops::sdk::PluginContext ctx;
+  ctx.section = &section;
+  for (const int n : sizes) {
+    CountingListener listener;
+    aws::LambdaExecutor executor(ctx);
+    executor.set_listener(&listener);
+    const std::string payload = R"({"kind":"bench","data":"0123456789abcdef"})";
+    const double cpu0 = cpu_seconds();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) executor.invoke({"bench-" + std::to_string(i), payload});
+    while (executor.running() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double cpu = cpu_seconds() - cpu0;
+    std::printf(
+        "{\"workload\": \"lambda_event_invoke_%d\", \"contender\": \"lithops-cpp aws_lambda -> "
+        "emulator\", \"invocations_per_second\": %.0f, \"driver_cpu_us_per_invocation\": %.1f, "
+        "\"wall_seconds\": %.3f, \"lost\": %d}\n",
+        n, n / wall, cpu / n * 1e6, wall, listener.lost.load());
+    std::fflush(stdout);
+  }
+  ::kill(emulator, SIGTERM);
+  ::waitpid(emulator, nullptr, 0);
+  fs::remove_all(dir);
+  return 0;
+}
