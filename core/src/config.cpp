@@ -25,12 +25,10 @@ std::mutex& params_mutex() {
   return *m;
 }
 json::object& params() {
-  static auto* p = new json::object{{"LITHOPS_CONFIG", json::object{}},
-                                    {"STREAM_STDOUT", false},
-                                    {"REDIS_EXPIRY_TIME", 3600},
-                                    {"PIPE_CONNECTION_TYPE", "redislist"},
-                                    {"ENV_VARS", json::object{}},
-                                    {"EXPORT_EXECUTION_DETAILS", nullptr}};
+  static auto* p =
+      new json::object{{"LITHOPS_CONFIG", json::object{}}, {"STREAM_STDOUT", false},
+                       {"REDIS_EXPIRY_TIME", 3600},        {"PIPE_CONNECTION_TYPE", "redislist"},
+                       {"ENV_VARS", json::object{}},       {"EXPORT_EXECUTION_DETAILS", nullptr}};
   return *p;
 }
 
