@@ -134,3 +134,14 @@ TEST(ConfigModule, RejectsUnknownKeyAndWrongTypes) {
   EXPECT_EQ(mp::detail::parameters().redis_expiry_time, 60);
   mp::config::set_parameter(mp::config::REDIS_EXPIRY_TIME, 3600);
 }
+
+TEST_F(ConfigFiles, UnknownKeyWarnsWithTheNearestValidOne) {
+  write(dir_ / "cwd" / ".lithops_config.json",
+        R"({"redis": {"passwrd": "x"}, "lithosp": {}, "lithops": {"backend": "localhost"}})");
+  testing::internal::CaptureStderr();
+  auto c = mp::detail::effective_config();
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("'passwrd'; did you mean 'password'?"), std::string::npos) << err;
+  EXPECT_NE(err.find("'lithosp'; did you mean 'lithops'?"), std::string::npos) << err;
+  EXPECT_EQ(c.at("lithops").at("backend").as_string(), "localhost");  // still loads
+}

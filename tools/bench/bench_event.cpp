@@ -4,6 +4,7 @@
 //                           a second event back: per round trip (two set->wake hops)
 // Usage: bench_event [round_trips]
 #include <cstdlib>
+#include <string_view>
 
 #include <lithops/multiprocessing.hpp>
 
@@ -28,7 +29,8 @@ LITHOPS_FUNCTION(pong);
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
-  const int round_trips = argc > 1 ? std::atoi(argv[1]) : 1000;
+  const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+  const int round_trips = quick ? 50 : argc > 1 ? std::atoi(argv[1]) : 1000;
   constexpr int kReps = 5;
   constexpr int kWarmup = 50;
 

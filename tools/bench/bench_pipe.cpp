@@ -9,6 +9,7 @@
 // Usage: bench_pipe [round_trips] [scale]   (scale multiplies the stream message counts)
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include <lithops/multiprocessing.hpp>
 
@@ -42,8 +43,9 @@ LITHOPS_FUNCTION(drain);
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
-  const int round_trips = argc > 1 ? std::atoi(argv[1]) : 2000;
-  const double scale = argc > 2 ? std::atof(argv[2]) : 1.0;
+  const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+  const int round_trips = quick ? 100 : argc > 1 ? std::atoi(argv[1]) : 2000;
+  const double scale = quick ? 0.02 : argc > 2 ? std::atof(argv[2]) : 1.0;
   constexpr int kReps = 5;
 
   auto& store = mp::detail::Runtime::get().store();
@@ -70,7 +72,8 @@ int main(int argc, char** argv) {
         a.send_bytes(msg);
         a.recv_bytes();
       }
-      bench::report("pipe_roundtrip_child", transport, "us", bench::repeat(kReps, [&] {
+      bench::report("pipe_roundtrip_child", std::string("lithops-cpp/") + transport, "us",
+                    bench::repeat(kReps, [&] {
                       auto t0 = Clock::now();
                       for (int i = 0; i < round_trips; ++i) {
                         a.send_bytes(msg);
@@ -103,9 +106,9 @@ int main(int argc, char** argv) {
         mbps.push_back(static_cast<double>(s.count) * static_cast<double>(s.size) / t / 1e6);
       }
       const std::string workload = std::string("pipe_stream_") + s.name;
-      bench::report(workload, transport, "msg/s",
+      bench::report(workload, std::string("lithops-cpp/") + transport, "msg/s",
                     bench::repeat(kReps, [&, i = 0]() mutable { return rate[i++]; }));
-      bench::report(workload, transport, "MB/s",
+      bench::report(workload, std::string("lithops-cpp/") + transport, "MB/s",
                     bench::repeat(kReps, [&, i = 0]() mutable { return mbps[i++]; }));
     }
   }

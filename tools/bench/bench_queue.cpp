@@ -6,6 +6,7 @@
 // Prints one JSON line per figure (bench_common.hpp). Usage: bench_queue [round_trips] [items]
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include <lithops/multiprocessing.hpp>
 
@@ -44,8 +45,9 @@ LITHOPS_FUNCTION(raw_echo);
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
-  const int round_trips = argc > 1 ? std::atoi(argv[1]) : 2000;
-  const int items = argc > 2 ? std::atoi(argv[2]) : 100000;
+  const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+  const int round_trips = quick ? 100 : argc > 1 ? std::atoi(argv[1]) : 2000;
+  const int items = quick ? 2000 : argc > 2 ? std::atoi(argv[2]) : 100000;
   constexpr int kReps = 5;
 
   auto& store = mp::detail::Runtime::get().store();

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <lithops/multiprocessing.hpp>
 
@@ -30,8 +31,9 @@ LITHOPS_FUNCTION(barrier_party);
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
-  const int ops = argc > 1 ? std::atoi(argv[1]) : 2000;
-  const int rounds = argc > 2 ? std::atoi(argv[2]) : 500;
+  const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+  const int ops = quick ? 100 : argc > 1 ? std::atoi(argv[1]) : 2000;
+  const int rounds = quick ? 20 : argc > 2 ? std::atoi(argv[2]) : 500;
   constexpr int kReps = 7;
 
   auto& store = mp::detail::Runtime::get().store();

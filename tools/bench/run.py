@@ -51,21 +51,24 @@ LITHOPS_PYTHON_REFERENCE_MS = {
 #   kind "floor": ours <= factor x Redis PING round trip
 #   kind "cpython": ours <= factor x CPython fork (latency) / >= factor x CPython (throughput)
 TARGETS = [
-    ("queue_roundtrip", "lithops-cpp", "floor", 2.2, "#3 Queue round trip"),
-    ("queue_stream_100B", "lithops-cpp", "cpython", 1.0, "#3 Queue streaming throughput"),
-    ("lock_acquire_release", "lithops-cpp", "floor", 2.2, "#3 Lock acquire+release"),
-    ("value_increment_atomic", "lithops-cpp", "floor", 1.2, "#3 atomic Value increment"),
-    ("pipe_roundtrip", "lithops-cpp/nanomsg", "cpython", 1.2, "#4 nanomsg Pipe round trip"),
-    ("pipe_roundtrip", "lithops-cpp/redislist", "floor", 2.2, "#4 redislist Pipe round trip"),
-    ("pipe_throughput_4MiB", "lithops-cpp/nanomsg", "abs_min_MBps", 500.0,
-     "#4 nanomsg 4 MiB throughput >= 500 MB/s"),
-    ("process_start_join", "lithops-cpp", "cpython", 0.5, "#5 Process start->join (warm)"),
-    ("pool_map_1000", "lithops-cpp", "cpython", 2.0, "#5 Pool.map 1,000 trivial (warm)"),
-    ("pool_map_1000_with_creation", "lithops-cpp", "cpython", 1.0,
+    ("queue_roundtrip_child", "lithops-cpp", "us", "floor", 2.2, "#3 Queue round trip"),
+    ("queue_stream_100B", "lithops-cpp", "items/s", "cpython", 1.0,
+     "#3 Queue streaming throughput (100 B)"),
+    ("lock_acquire_release", "lithops-cpp", "us", "floor", 2.2, "#3 Lock acquire+release"),
+    ("value_increment_atomic", "lithops-cpp", "us", "floor", 1.2, "#3 atomic Value increment"),
+    ("pipe_roundtrip_child", "lithops-cpp/nanomsg", "us", "cpython", 1.2,
+     "#4 nanomsg Pipe round trip"),
+    ("pipe_roundtrip_child", "lithops-cpp/redislist", "us", "floor", 2.2,
+     "#4 redislist Pipe round trip"),
+    ("pipe_stream_4MiB", "lithops-cpp/nanomsg", "MB/s", "abs_min", 500.0,
+     "#4 nanomsg 4 MiB throughput"),
+    ("process_start_join", "lithops-cpp", "ms", "cpython", 0.5, "#5 Process start->join (warm)"),
+    ("pool_map_1000", "lithops-cpp", "ms", "cpython", 2.0, "#5 Pool.map 1,000 trivial (warm)"),
+    ("pool_map_1000_with_creation", "lithops-cpp", "ms", "cpython", 1.0,
      "#5 Pool.map 1,000 incl. Pool creation"),
-    ("pool_map_100x10ms", "lithops-cpp", "cpython", 1.1, "#5 Pool.map 100 x 10 ms CPU"),
-    ("manager_dict_set_get", "lithops-cpp", "floor", 2.2, "#6 Manager dict set+get"),
-    ("shm_read_16MiB", "lithops-cpp", "abs_min_MBps", 1000.0, "#6 SharedMemory 16 MiB reads"),
+    ("pool_map_100x10ms", "lithops-cpp", "ms", "cpython", 1.1, "#5 Pool.map 100 x 10 ms CPU"),
+    ("manager_dict_set_get", "lithops-cpp", "ms", "floor", 2.2, "#6 Manager dict set+get"),
+    ("shm_read_16MiB", "lithops-cpp", "MB/s", "abs_min", 1000.0, "#6 SharedMemory 16 MiB reads"),
 ]
 
 THROUGHPUT_UNITS = ("ops/s", "msg/s", "items/s", "MB/s", "invocations/s")
@@ -174,16 +177,15 @@ def run_lines(cmd, timeout):
 def ratio_rows(results):
     by = {}
     for r in results:
-        by[(r["workload"], r["contender"])] = r
-    floor = by.get(("redis_ping_rtt", "redis-floor"))
+        by[(r["workload"], r["contender"], r["unit"])] = r
+    floor = by.get(("redis_ping_rtt", "redis-floor", "ms"))
     rows = []
-    workloads = sorted({r["workload"] for r in results if r["contender"].startswith("lithops-cpp")})
-    for w in workloads:
-        for (wl, contender), r in sorted(by.items()):
-            if wl != w or not contender.startswith("lithops-cpp"):
-                continue
-            fork = by.get((w, "cpython-fork"))
-            spawn = by.get((w, "cpython-spawn"))
+    for (w, contender, unit), r in sorted(by.items()):
+        if not contender.startswith("lithops-cpp") or unit == "x":
+            continue
+        if True:
+            fork = by.get((w, "cpython-fork", unit))
+            spawn = by.get((w, "cpython-spawn", unit))
             row = {"workload": w, "contender": contender, "unit": r["unit"], "ours": r,
                    "fork": fork, "spawn": spawn,
                    "vs_fork": r["median"] / fork["median"] if fork and fork["median"] else None,
@@ -210,10 +212,10 @@ def fmt(v, unit=None):
 
 
 def target_rows(by):
-    floor = by.get(("redis_ping_rtt", "redis-floor"))
+    floor = by.get(("redis_ping_rtt", "redis-floor", "ms"))
     rows = []
-    for workload, contender, kind, factor, label in TARGETS:
-        r = by.get((workload, contender))
+    for workload, contender, unit, kind, factor, label in TARGETS:
+        r = by.get((workload, contender, unit))
         if r is None:
             rows.append((label, "not measured", "—", "—"))
             continue
@@ -225,7 +227,7 @@ def target_rows(by):
             rows.append((label, f"{fmt(r['median'])} {unit} = {fmt(value)} x PING",
                          f"<= {factor} x PING", "met" if met else "not met"))
         elif kind == "cpython":
-            fork = by.get((workload, "cpython-fork"))
+            fork = by.get((workload, "cpython-fork", unit))
             if fork is None:
                 rows.append((label, f"{fmt(r['median'])} {unit}", f"vs CPython: not measured", "—"))
                 continue
@@ -240,7 +242,7 @@ def target_rows(by):
                          target, "met" if met else "not met"))
         else:  # absolute MB/s
             met = r["median"] >= factor
-            rows.append((label, f"{fmt(r['median'])} {unit}", f">= {factor} MB/s",
+            rows.append((label, f"{fmt(r['median'])} {unit}", f">= {factor} {unit}",
                          "met" if met else "not met"))
     return rows
 
@@ -290,8 +292,8 @@ def chart(rows, path):
 
 def report(results, info, command, out_dir, quick, errors):
     rows, by = ratio_rows(results)
-    floor = by.get(("redis_ping_rtt", "redis-floor"))
-    pipelined = by.get(("redis_ping_pipelined", "redis-floor"))
+    floor = by.get(("redis_ping_rtt", "redis-floor", "ms"))
+    pipelined = by.get(("redis_ping_pipelined", "redis-floor", "ops/s"))
     lines = ["# Benchmarks", "",
              "Generated by `tools/bench/run.py`" + (" in --quick mode (one run, small sizes: a "
                                                     "smoke test, not a measurement)" if quick else "")

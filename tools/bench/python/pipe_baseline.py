@@ -79,7 +79,9 @@ def run(method, round_trips, scale):
 
 
 if __name__ == "__main__":
-    round_trips = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
-    for method in ("fork", "spawn"):
+    quick = "--quick" in sys.argv
+    methods = [sys.argv[sys.argv.index("--method") + 1]] if "--method" in sys.argv else ["fork", "spawn"]
+    round_trips = 100 if quick else 2000
+    scale = 0.02 if quick else 1.0
+    for method in methods:
         run(method, round_trips, scale)

@@ -100,9 +100,11 @@ def event_pingpong(ctx, n):
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    items = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
-    for method in ("fork", "spawn"):
+    quick = "--quick" in sys.argv
+    methods = [sys.argv[sys.argv.index("--method") + 1]] if "--method" in sys.argv else ["fork", "spawn"]
+    n = 100 if quick else 2000
+    items = 2000 if quick else 100000
+    for method in methods:
         ctx = mp.get_context(method)
         contender = "cpython-" + method
         report("queue_roundtrip_child", contender, "us", roundtrip(ctx, n))

@@ -35,9 +35,11 @@ def barrier_party(b, rounds):
 
 
 def main():
-    ops = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 500
-    for method in ("fork", "spawn"):
+    quick = "--quick" in sys.argv
+    methods = [sys.argv[sys.argv.index("--method") + 1]] if "--method" in sys.argv else ["fork", "spawn"]
+    ops = 100 if quick else 2000
+    rounds = 20 if quick else 500
+    for method in methods:
         ctx = mp.get_context(method)
         contender = "cpython-" + method
 

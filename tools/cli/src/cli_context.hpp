@@ -34,5 +34,6 @@ class CliContext {
 // Command groups: each adds its subcommands to `app`. One file per group (runtime_commands.cpp,
 // and later clean / config ones).
 void add_runtime_commands(CLI::App& app, CliContext& context);
+void add_config_commands(CLI::App& app, CliContext& context);
 
 }  // namespace lithops::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
                  "Lithops config file (default: $LITHOPS_CONFIG_FILE, ./.lithops_config.json, "
                  "~/.lithops/config.json)");
   lithops::cli::add_runtime_commands(app, context);
+  lithops::cli::add_config_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
