@@ -141,8 +141,11 @@ class StreamJob : public JobBase {
           args.push_back(std::move(*a));
         }
       } catch (...) {
-        error = std::current_exception();  // PO-09: the input's own exception, in its place
+        // PO-09/PO-13: the input's own exception, in its place; as in CPython the chunk it
+        // interrupted is not run, so the results before that chunk come first.
+        error = std::current_exception();
         ended = true;
+        args.clear();
       }
       if (!args.empty()) {
         const std::size_t n = args.size();

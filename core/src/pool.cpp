@@ -46,17 +46,26 @@ void Job::finish(std::exception_ptr err) {
 }
 
 bool Job::chunk_done(std::size_t start, json::array&& values) {
+  std::exception_ptr err;
   {
     std::lock_guard lock(mutex);
     for (auto& v : values) results[start++] = std::move(v);
     if (--chunks_left != 0) return false;
+    err = first_error;
   }
-  finish(nullptr);
+  finish(err);
   return true;
 }
 
 bool Job::chunk_failed(std::size_t, std::exception_ptr err) {
-  finish(err);  // the first failure completes a map, as in CPython
+  // As CPython (PO-22): keep the first failure, but the call is ready only once every chunk
+  // has reported, so nothing of it still runs when get() raises.
+  {
+    std::lock_guard lock(mutex);
+    if (!first_error) first_error = err;
+    if (--chunks_left != 0) return false;
+  }
+  finish(first_error);
   return true;
 }
 
@@ -97,7 +106,7 @@ void throw_type_mismatch(const char* type, const char* what) {
 PoolCore::PoolCore(PoolOptions options)
     : rt_(Runtime::get()), store_(rt_.store()), options_(std::move(options)) {
   processes_ = options_.processes.value_or(0);
-  if (processes_ == 0) {
+  if (!options_.processes) {
     auto* l = rt_.config().if_contains("lithops");
     auto* w = l && l->is_object() ? l->as_object().if_contains("workers") : nullptr;
     processes_ = w && w->is_int64() ? static_cast<int>(w->as_int64()) : cpu_count();
@@ -282,8 +291,10 @@ void PoolCore::handle(const json::object& r) {
       if (workers_.erase(wid) == 0) return;  // its loss was handled first
       if (init_error) {
         broken_ = init_error;
-      } else if (state_ == State::kRun) {
-        spawn_worker();  // maxtasksperchild reached: replace it
+      } else if (state_ == State::kRun || (state_ == State::kClose && !jobs_.empty())) {
+        // maxtasksperchild reached: replace it. After close() too while work is left, or the
+        // queued tasks would never run (a STOP is still queued for the replacement).
+        spawn_worker();
       }
     }
     if (init_error) fail_all(init_error);

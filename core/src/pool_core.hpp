@@ -49,6 +49,7 @@ class Job : public JobBase {
   std::size_t chunks_left = 0;
   bool done = false;
   std::exception_ptr error;
+  std::exception_ptr first_error;  // of a chunk, kept until every chunk has reported
   std::function<void(const boost::json::array&)> on_success;
   ErrorCallback on_error;
 };

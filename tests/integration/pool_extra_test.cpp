@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <numeric>
 #include <ranges>
 #include <set>
 #include <thread>
@@ -232,4 +233,111 @@ TEST(PoolLifecycle, DestructorTerminatesLikeWithBlock) {
     (void)pool.map_async(sleep_then_echo, std::vector<int>{30000, 30000}, 1);
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
+// --- more of CPython's Pool cases ---------------------------------------------------------------
+namespace {
+int fail_after(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  throw std::invalid_argument("failed after " + std::to_string(ms) + " ms");
+}
+int raise_out_of_range(int) { throw std::out_of_range("no such key"); }
+int sleep_300_then_square(int x) {
+  std::this_thread::sleep_for(300ms);
+  return x * x;
+}
+int square_it(int x) { return x * x; }
+}  // namespace
+LITHOPS_FUNCTION(fail_after);
+LITHOPS_FUNCTION(raise_out_of_range);
+LITHOPS_FUNCTION(sleep_300_then_square);
+LITHOPS_FUNCTION(square_it);
+
+TEST(PoolImap, PO13_TheChunkHoldingTheInputFailureIsLost) {
+  mp::Pool pool(2);
+  for (auto [fail_at, chunksize, expected] : {std::tuple{3, 1, 3}, {7, 2, 6}, {7, 4, 4}}) {
+    auto it = pool.imap(twice, ThrowingInput{fail_at}, static_cast<std::size_t>(chunksize));
+    int got = 0;
+    try {
+      while (it.next()) ++got;
+      ADD_FAILURE() << "no exception for fail_at=" << fail_at;
+    } catch (const std::length_error&) {
+    }
+    EXPECT_EQ(got, expected) << "fail_at=" << fail_at << " chunksize=" << chunksize;
+  }
+}
+
+TEST(PoolImap, PO15_UnorderedInputFailureSurfacesAfterValidResults) {
+  mp::Pool pool(2);
+  auto it = pool.imap_unordered(twice, ThrowingInput{6}, 1);
+  std::set<int> seen;
+  try {
+    while (auto v = it.next()) EXPECT_TRUE(seen.insert(*v).second) << "duplicate " << *v;
+    ADD_FAILURE() << "no exception";
+  } catch (const std::length_error&) {
+  }
+  for (int v : seen) EXPECT_TRUE(v % 2 == 0 && v < 12) << v;
+}
+
+TEST(PoolOptions, PO16_ZeroOrNegativeProcessesIsValueError) {
+  EXPECT_THROW(mp::Pool(0), mp::ValueError);
+  EXPECT_THROW(mp::Pool(-1), mp::ValueError);
+  mp::Pool three(3);
+  EXPECT_EQ(three.processes(), 3);
+}
+
+TEST(PoolImap, PO18_EmptyInputGivesEmptyResults) {
+  mp::Pool pool(1);
+  std::vector<int> none;
+  EXPECT_TRUE(pool.map(twice, none).empty());
+  EXPECT_TRUE(pool.map_async(twice, none).get().empty());
+  EXPECT_EQ(pool.imap(twice, none).next(), std::nullopt);
+  EXPECT_EQ(pool.imap_unordered(twice, none).next(), std::nullopt);
+}
+
+TEST(PoolErrors, PO22_MapRaisesOnlyAfterEveryTaskHasFinished) {
+  mp::Pool pool(2);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(pool.map(fail_after, std::vector<int>{0, 1000}, 1), std::invalid_argument);
+  EXPECT_GT(std::chrono::steady_clock::now() - t0, 900ms);
+  pool.close();
+  pool.join();
+}
+
+TEST(PoolErrors, PO26_ErrorCallbackGetsTheException) {
+  mp::Pool pool(1);
+  std::exception_ptr seen;
+  auto r = pool.apply_async(
+      raise_out_of_range, mp::args(1), [](int) {}, [&](std::exception_ptr e) { seen = e; });
+  EXPECT_THROW(r.get(30s), std::out_of_range);
+  ASSERT_TRUE(seen);
+  EXPECT_THROW(std::rethrow_exception(seen), std::out_of_range);
+}
+
+TEST(PoolOptions, PO29_CloseAndJoinRightAwayWithMaxTasksPerChildOne) {
+  mp::PoolOptions options;
+  options.processes = 2;
+  options.maxtasksperchild = 1;
+  mp::Pool pool(options);
+  auto r = pool.map_async(sleep_300_then_square, std::vector<int>{0, 1, 2, 3, 4, 5}, 1);
+  pool.close();
+  pool.join();
+  EXPECT_EQ(r.get(1s), (std::vector<int>{0, 1, 4, 9, 16, 25}));
+}
+
+TEST(PoolOptions, PO30_InvalidMaxTasksPerChildIsValueError) {
+  for (int bad : {0, -1}) {
+    mp::PoolOptions options;
+    options.processes = 1;
+    options.maxtasksperchild = bad;
+    EXPECT_THROW(mp::Pool{options}, mp::ValueError) << bad;
+  }
+}
+
+TEST(PoolLifecycle, PO34_TwoHundredWorkers) {
+  mp::Pool pool(200);
+  std::vector<int> in(1000);
+  std::iota(in.begin(), in.end(), 0);
+  auto out = pool.map(square_it, in);
+  EXPECT_EQ(std::accumulate(out.begin(), out.end(), 0LL), 332833500LL);
 }

@@ -41,6 +41,11 @@ class PoolCore;
 
 [[noreturn]] void throw_type_mismatch(const char* type, const char* what);
 
+template <class T>
+inline constexpr bool is_std_function = false;
+template <class S>
+inline constexpr bool is_std_function<std::function<S>> = true;
+
 // Converts a JSON result to T, reporting a mismatch as mp::TypeError.
 template <class T>
 T convert_result(const boost::json::value& v) {
@@ -280,8 +285,9 @@ class Pool {
     if constexpr (!std::is_same_v<Callback, std::nullptr_t>) {
       // A lambda, or a std::function that may be empty.
       bool present = true;
-      if constexpr (std::is_constructible_v<bool, const Callback&>)
-        present = static_cast<bool>(callback);
+      if constexpr (detail::is_std_function<Callback> || std::is_pointer_v<Callback>) {
+        present = callback != nullptr;
+      }
       if (present) {
         on_success = [convert, cb = std::move(callback)](const boost::json::array& results) {
           if constexpr (std::is_void_v<T>) {
