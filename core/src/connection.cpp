@@ -1,6 +1,12 @@
 // mp::Connection: argument checks as Python's, messages through the attached PipeEnd, errors
 // mapped to mp::EOFError / mp::OSError.
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <stop_token>
+#include <thread>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -13,6 +19,7 @@ namespace json = boost::json;
 
 namespace {
 using Millis = std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
 
 // Rounded up, so a wait never ends before the timeout the caller gave.
 Millis to_millis(detail::Duration d) { return std::chrono::ceil<Millis>(d); }
@@ -146,5 +153,117 @@ const std::string& Connection::transport() const {
   static const std::string none;
   return state_ ? state_->transport_name : none;
 }
+
+namespace detail {
+struct ConnectionAccess {
+  static const std::shared_ptr<ConnectionState>& state(const Connection& c) { return c.state_; }
+};
+}  // namespace detail
+
+namespace connection {
+namespace {
+// Longest single wait handed to a transport when the caller waits forever (re-armed after).
+constexpr Millis kForeverStep = std::chrono::hours(24);
+
+// What the waiter threads of one wait() share.
+struct Waiters {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::size_t finished = 0;
+  bool any_ready = false;
+  std::exception_ptr error;
+};
+
+// Blocks in the transport until `s` has a message, its timeout passes or `stop` is requested.
+bool wait_one(detail::ConnectionState& s, std::optional<Clock::time_point> deadline,
+              std::stop_token stop) {
+  std::lock_guard lock(s.recv_mutex);  // the transport's one poll at a time
+  if (s.pending) return true;
+  auto end = s.end();
+  for (;;) {
+    if (stop.stop_requested()) return false;
+    Millis step = kForeverStep;
+    if (deadline) {
+      step = std::chrono::ceil<Millis>(*deadline - Clock::now());
+      if (step <= Millis::zero()) return false;
+    }
+    const bool ready = transport_call(s, false, [&] { return end->wait_ready(step, stop); });
+    if (ready) return true;
+    if (deadline && Clock::now() >= *deadline) return false;
+  }
+}
+}  // namespace
+
+std::vector<Connection*> wait(std::span<Connection* const> object_list, detail::Timeout timeout) {
+  if (object_list.size() > kMaxWaitObjects) {
+    throw ValueError("connection::wait: at most " + std::to_string(kMaxWaitObjects) +
+                     " connections at once (one waiting thread each), got " +
+                     std::to_string(object_list.size()));
+  }
+  std::vector<detail::ConnectionState*> states;
+  for (Connection* c : object_list) {
+    if (!c) throw ValueError("connection::wait: null Connection pointer");
+    auto& s = checked(detail::ConnectionAccess::state(*c));
+    if (!s.readable) throw OSError("connection::wait: connection is write-only");
+    states.push_back(&s);
+  }
+  // Whatever is ready now, without waiting (Python returns every ready object).
+  auto collect = [&] {
+    std::vector<Connection*> ready;
+    for (Connection* c : object_list) {
+      if (c->poll()) ready.push_back(c);
+    }
+    return ready;
+  };
+  auto ready = collect();
+  if (!ready.empty() || object_list.empty() || (timeout && *timeout <= detail::Duration::zero())) {
+    return ready;
+  }
+  std::optional<Clock::time_point> deadline;
+  if (timeout) deadline = Clock::now() + *timeout;
+
+  Waiters w;
+  std::stop_source stop;
+  std::vector<std::thread> threads;
+  threads.reserve(states.size());
+  auto finish = [&](bool is_ready, std::exception_ptr error) {
+    std::lock_guard lock(w.mutex);
+    ++w.finished;
+    if (is_ready) w.any_ready = true;
+    if (error && !w.error) w.error = error;
+    w.cv.notify_all();
+  };
+  try {
+    for (auto* s : states) {
+      threads.emplace_back([&, s, token = stop.get_token()] {
+        try {
+          finish(wait_one(*s, deadline, token), nullptr);
+        } catch (...) {
+          finish(false, std::current_exception());
+        }
+      });
+    }
+  } catch (...) {
+    stop.request_stop();
+    for (auto& t : threads) t.join();
+    throw;
+  }
+  {
+    std::unique_lock lock(w.mutex);
+    w.cv.wait(lock, [&] { return w.any_ready || w.error || w.finished == threads.size(); });
+  }
+  stop.request_stop();
+  for (auto& t : threads) t.join();
+  if (w.error) std::rethrow_exception(w.error);
+  return collect();
+}
+
+std::vector<Connection*> wait(std::span<Connection> object_list, detail::Timeout timeout) {
+  std::vector<Connection*> pointers;
+  pointers.reserve(object_list.size());
+  for (auto& c : object_list) pointers.push_back(&c);
+  return wait(std::span<Connection* const>(pointers), timeout);
+}
+}  // namespace connection
 
 }  // namespace lithops::multiprocessing

@@ -1,5 +1,7 @@
 #include "lithops/multiprocessing/event.hpp"
 
+#include <cstdio>
+
 #include "event_internal.hpp"
 #include "lithops/multiprocessing/errors.hpp"
 #include "runtime.hpp"
@@ -91,6 +93,12 @@ void Event::set() {
 void Event::clear() { detail::store().run({"DEL", ref_.key()}); }
 
 bool Event::wait() const { return wait_for(std::nullopt); }
+
+std::string Event::repr() const {
+  char addr[32];
+  std::snprintf(addr, sizeof addr, "%p", static_cast<const void*>(this));
+  return std::string("<Event at ") + addr + (is_set() ? " set>" : " unset>");
+}
 
 bool Event::wait_for(detail::Timeout timeout) const {
   return detail::wait_for_wake(detail::store(), ref_, detail::kEventEnter, {ref_.key()}, timeout);

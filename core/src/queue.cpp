@@ -23,15 +23,17 @@ std::string with(std::string_view helper, std::string_view body) {
 
 // Synchronous put: room check, push, unfinished-count bump and TTLs in one atomic step, so a
 // bounded queue never overshoots and a crash cannot leave a half-done put.
-// KEYS: items, putters, space, unfinished.
+// KEYS: items, putters, space, unfinished, down.
 // ARGV: ttl, maxsize (<= 0: none), will_wait, was_waiting, joinable, item.
-// Returns 1 if pushed, 0 if full (then registered as a waiting producer if will_wait).
+// Returns 1 if pushed, 0 if full (then registered as a waiting producer if will_wait), -1 if the
+// queue is shut down.
 const Script kPut{R"lua(
 local ttl = ARGV[1]
 local maxsize = tonumber(ARGV[2])
 if ARGV[4] == '1' and redis.call('DECR', KEYS[2]) <= 0 then
   redis.call('DEL', KEYS[2], KEYS[3])
 end
+if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
 if maxsize <= 0 or redis.call('LLEN', KEYS[1]) < maxsize then
   if ARGV[5] == '1' then
     redis.call('INCR', KEYS[4])
@@ -50,12 +52,16 @@ return 0
 
 // Bounded queues: pop one item (ARGV[2] == 'pop') or report a pop BLPOP did ('notify'), and give
 // a waiting producer a wake token per freed slot (never more tokens than waiting producers).
-// KEYS: items, putters, space. ARGV: ttl, mode.
+// KEYS: items, putters, space, down. ARGV: ttl, mode. An empty queue gives nil, or -1 once it
+// is shut down.
 const Script kPopBounded{R"lua(
 local v = true
 if ARGV[2] == 'pop' then
   v = redis.call('LPOP', KEYS[1])
-  if not v then return false end
+  if not v then
+    if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+    return false
+  end
 end
 local p = tonumber(redis.call('GET', KEYS[2]) or '0')
 if p > 0 then
@@ -85,6 +91,28 @@ return 0
 )lua");
 const Script kJoinEnter{kJoinEnterSource};
 
+// Sets the shutdown flag and the wake token; immediate: discards the items (ARGV[3] more were
+// dropped from the caller's prefetch buffer), counts each as done, wakes join() at zero.
+// KEYS: items, down, downwake, unfinished, registry. ARGV: ttl, immediate, dropped.
+const std::string kShutdownSource = with(kWakeAllLua, R"lua(
+local ttl = ARGV[1]
+redis.call('SET', KEYS[2], '1', 'EX', ttl)
+if redis.call('LLEN', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], '1') end
+redis.call('EXPIRE', KEYS[3], ttl)
+if ARGV[2] == '1' then
+  local n = redis.call('LLEN', KEYS[1]) + tonumber(ARGV[3])
+  redis.call('DEL', KEYS[1])
+  local u = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if u > 0 then
+    u = math.max(0, u - n)
+    redis.call('SET', KEYS[4], u, 'EX', ttl)
+    if u == 0 then wake_all(KEYS[5], ttl) end
+  end
+end
+return 1
+)lua");
+const Script kShutdown{kShutdownSource};
+
 // A JoinableQueue is also a Queue (as in Python): both are "queue" handles.
 const char* kind_name(QueueKind k) { return k == QueueKind::kSimple ? "simple_queue" : "queue"; }
 
@@ -98,6 +126,18 @@ const char* class_name(QueueKind k) {
       break;
   }
   return "Queue";
+}
+
+[[noreturn]] void throw_shutdown(QueueLocal& q) {
+  q.shut = true;
+  throw ShutDown("queue " + q.key + " is shut down");
+}
+
+// A blocked waiter took the shutdown wake token: put it back for the others.
+void pass_on_wake(Store& store, const QueueLocal& q) {
+  const std::vector<sdk::Command> cmds{{"LPUSH", q.downwake, "1"},
+                                       {"EXPIRE", q.downwake, store.expiry_text()}};
+  store.pipeline(cmds);
 }
 
 void check_open(const QueueLocal& q) {
@@ -126,7 +166,7 @@ QueueHandle::QueueHandle(QueueKind kind, long long maxsize) {
   if (kind == QueueKind::kSimple) maxsize = 0;
   ref.properties()["maxsize"] = maxsize;
   ref.properties()["joinable"] = kind == QueueKind::kJoinable;
-  for (const char* suffix : {"putters", "space", "unfinished", "waiters"}) {
+  for (const char* suffix : {"putters", "space", "unfinished", "waiters", "down", "downwake"}) {
     ref.own_key(ref.key(suffix));
   }
   local_ = QueueLocal::find_or_add(std::move(ref), kind, maxsize);
@@ -159,6 +199,7 @@ void QueueHandle::put(std::string item, bool block, Timeout timeout) {
   auto& q = *local_;
   check_open(q);
   q.used = true;
+  if (q.shut) throw_shutdown(q);
   if (q.batched()) {
     q.enqueue(std::move(item));
     return;
@@ -177,14 +218,18 @@ void QueueHandle::put(std::string item, bool block, Timeout timeout) {
     const Timeout remaining = left(deadline);
     const bool will_wait = block && (!remaining || *remaining > Duration::zero());
     const auto r =
-        store.eval(kPut, {q.key, putters, space, unfinished},
+        store.eval(kPut, {q.key, putters, space, unfinished, q.down},
                    {ttl, max, will_wait ? "1" : "0", waiting ? "1" : "0", joinable, item});
     if (r.integer == 1) return;
+    if (r.integer < 0) throw_shutdown(q);
     if (!will_wait) throw Full("queue is full");
     waiting = true;
     // A token means a slot was freed; none within the slice: look again anyway.
     const Timeout slice = remaining ? std::min(*remaining, kProducerSlice) : kProducerSlice;
-    store.blpop(space, slice);
+    const std::string wait_keys[] = {space, q.downwake};
+    if (auto w = store.blpop(wait_keys, slice); w && w->first == q.downwake) {
+      pass_on_wake(store, q);
+    }
   }
 }
 
@@ -211,13 +256,22 @@ std::string QueueHandle::get(bool block, Timeout timeout) {
     const std::string putters = q.ref.key("putters");
     const std::string space = q.ref.key("space");
     const std::string ttl = store.expiry_text();
-    auto r = store.eval(kPopBounded, {q.key, putters, space}, {ttl, "pop"});
-    if (r.type == sdk::Reply::Type::kString) return std::move(r.str);
-    if (!block) throw Empty("queue is empty");
-    auto v = store.blpop(q.key, left(deadline));
-    if (!v) throw Empty("queue is empty");
-    store.eval(kPopBounded, {q.key, putters, space}, {ttl, "notify"});
-    return std::move(*v);
+    for (;;) {
+      auto r = store.eval(kPopBounded, {q.key, putters, space, q.down}, {ttl, "pop"});
+      if (r.type == sdk::Reply::Type::kString) return std::move(r.str);
+      if (r.type == sdk::Reply::Type::kInteger) throw_shutdown(q);
+      if (!block) throw Empty("queue is empty");
+      const std::string wait_keys[] = {q.key, q.downwake};
+      auto v = store.blpop(wait_keys, left(deadline));
+      if (!v) throw Empty("queue is empty");
+      if (v->first == q.downwake) {
+        // Shut down while we waited: look again (an item may have come in between).
+        pass_on_wake(store, q);
+        continue;
+      }
+      store.eval(kPopBounded, {q.key, putters, space, q.down}, {ttl, "notify"});
+      return std::move(v->second);
+    }
   }
 
   const int want = q.prefetch;
@@ -225,8 +279,17 @@ std::string QueueHandle::get(bool block, Timeout timeout) {
   if (!block) {
     auto r = store.run({"LPOP", q.key, std::to_string(want)});
     items = values_of(r);
-  } else if (auto r = store.blmpop(std::span<const std::string>(&q.key, 1), want, left(deadline))) {
-    items = std::move(r->second);
+    if (items.empty() && store.run({"EXISTS", q.down}).integer == 1) throw_shutdown(q);
+  } else {
+    // The items list comes first: after a shutdown the items left are still served.
+    const std::string wait_keys[] = {q.key, q.downwake};
+    if (auto r = store.blmpop(wait_keys, want, left(deadline))) {
+      if (r->first == q.downwake) {
+        pass_on_wake(store, q);
+        throw_shutdown(q);
+      }
+      items = std::move(r->second);
+    }
   }
   if (items.empty()) throw Empty("queue is empty");
   // A full batch suggests a backlog: take more next time; a short one, fewer.
@@ -267,6 +330,26 @@ void QueueHandle::close() {
 }
 
 void QueueHandle::join_thread() { local_->flush(); }
+
+void QueueHandle::shutdown(bool immediate) {
+  auto& q = *local_;
+  try {
+    q.flush();
+  } catch (const ShutDown&) {
+    // Already shut down by another process: shut down again (an immediate one still discards).
+  }
+  std::size_t dropped = 0;
+  std::unique_lock read(q.reader, std::defer_lock);
+  if (immediate) {
+    // Our prefetched items are items of the queue too. A get() blocked in this process holds the
+    // gate with an empty buffer; it wakes on the token below.
+    if (read.try_lock()) dropped = q.discard_buffered();
+  }
+  auto& store = queue_store();
+  store.eval(kShutdown, {q.key, q.down, q.downwake, q.ref.key("unfinished"), q.ref.key("waiters")},
+             {store.expiry_text(), immediate ? "1" : "0", std::to_string(dropped)});
+  q.shut = true;
+}
 
 void QueueHandle::task_done() {
   auto& q = *local_;

@@ -8,6 +8,9 @@
 //   B:space        LIST   wake tokens for those producers, one per freed slot, at most B:putters
 //   B:unfinished   STRING JoinableQueue's unfinished-task count
 //   B:waiters      SET    join() waiters' wake lists B:w:<id> (see event_internal.hpp)
+//   B:down         STRING set by shutdown(): puts (and gets of an empty queue) raise ShutDown
+//   B:downwake     LIST   one token from shutdown(); blocked getters and producers BLPOP it with
+//                         their own list, and push it back when they take it (wakes everyone)
 #pragma once
 
 #include <atomic>
@@ -90,6 +93,8 @@ struct QueueLocal {
   std::size_t buffered();
   // Returns prefetched items to the head of the list (caller holds `reader`).
   void give_back();
+  // Drops the prefetched items; returns how many (caller holds `reader`).
+  std::size_t discard_buffered();
 
   const ObjectRef ref;
   const QueueKind kind;
@@ -100,7 +105,9 @@ struct QueueLocal {
   ReaderGate reader;
   int prefetch = 1;  // next multi-pop size (under `reader`); grows while a backlog lasts
   std::atomic<bool> closed{false};
-  std::atomic<bool> used{false};  // a put was made (QU-09: close() then makes empty() raise)
+  std::atomic<bool> used{false};     // a put was made (QU-09: close() then makes empty() raise)
+  std::atomic<bool> shut{false};     // this process saw the queue shut down (never unset)
+  const std::string down, downwake;  // ref.key("down"), ref.key("downwake")
 
  private:
   void run();

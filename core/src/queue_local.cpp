@@ -17,6 +17,14 @@ constexpr auto kHold = std::chrono::milliseconds(50);
 // Items per RPUSH command in a batch (a pipeline may carry several).
 constexpr std::size_t kChunk = 1000;
 
+// KEYS: items, down. ARGV: ttl, item... Returns -1 (nothing pushed) after shutdown, else 1.
+const Script kSendBatch{R"lua(
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+)lua"};
+
 std::mutex g_registry_mutex;
 std::map<std::string, std::weak_ptr<QueueLocal>>& registry() {
   static auto* m = new std::map<std::string, std::weak_ptr<QueueLocal>>();
@@ -31,7 +39,12 @@ Store& queue_store() {
 }
 
 QueueLocal::QueueLocal(ObjectRef r, QueueKind k, long long max)
-    : ref(std::move(r)), kind(k), maxsize(max), key(ref.key()) {}
+    : ref(std::move(r)),
+      kind(k),
+      maxsize(max),
+      key(ref.key()),
+      down(ref.key("down")),
+      downwake(ref.key("downwake")) {}
 
 std::shared_ptr<QueueLocal> QueueLocal::find_or_add(ObjectRef ref, QueueKind kind, long long max) {
   std::lock_guard lock(g_registry_mutex);
@@ -162,20 +175,28 @@ void QueueLocal::run() {
 
 void QueueLocal::send(std::vector<std::string>& items) {
   auto& store = queue_store();
-  std::vector<sdk::Command> cmds;
+  const std::string ttl = store.expiry_text();
+  const std::string_view keys[] = {key, down};
+  std::vector<std::string_view> args;
   for (std::size_t i = 0; i < items.size(); i += kChunk) {
-    sdk::Command rpush{"RPUSH", key};
     const std::size_t end = std::min(items.size(), i + kChunk);
-    rpush.reserve(2 + end - i);
-    for (std::size_t j = i; j < end; ++j) rpush.push_back(std::move(items[j]));
-    cmds.push_back(std::move(rpush));
-  }
-  // The TTL rides in the same round trip.
-  cmds.push_back({"EXPIRE", key, store.expiry_text()});
-  for (const auto& r : store.pipeline(cmds)) {
-    if (r.is_error()) throw OSError("could not put to queue " + key + ": " + r.str);
+    args.assign({ttl});
+    for (std::size_t j = i; j < end; ++j) args.push_back(items[j]);
+    // The shutdown check and the TTL ride in the same round trip as the push.
+    if (store.eval(kSendBatch, keys, args).integer < 0) {
+      shut = true;
+      items.clear();
+      throw ShutDown("queue " + key + " is shut down");
+    }
   }
   items.clear();
+}
+
+std::size_t QueueLocal::discard_buffered() {
+  std::lock_guard lock(mu_);
+  const std::size_t n = buffer_.size();
+  buffer_.clear();
+  return n;
 }
 
 std::optional<std::string> QueueLocal::take_buffered() {

@@ -3,6 +3,9 @@
 // Redis layout (all keys of one object share its hash tag, see ObjectRef):
 //   lock        <key>        string: the owner id; exists only while held; TTL = the lease
 //   rlock       <key>        hash {owner, count, name}; exists only while held; TTL = the lease
+// The owner id is "<process token>:<ident>/<thread>#<owner name>", the owner name being the
+// process name plus "|T<n>" off the main thread (LK-04/RL-04 reprs): it rides in the same SET
+// value, so naming the owner costs no extra round trip.
 //   lock/rlock  <key>:wake   list; at most one token, pushed by release, popped by one waiter
 // A plain Lock uses native commands (SET NX PX to acquire; DEL + wake push pipelined to release),
 // so acquire + release costs two round trips and no Lua, the floor for a Redis lock.
@@ -233,7 +236,9 @@ const std::string& lock_owner_id() {
   thread_local std::string ident_seen = "\x01";
   auto ident = current_process().ident;
   if (ident != ident_seen) {
-    id = process_token + ":" + ident + "/" + thread_number();
+    const bool main_thread = ::gettid() == ::getpid();
+    id = process_token + ":" + ident + "/" + thread_number() + "#" + current_process().name +
+         (main_thread ? "" : "|T" + thread_number());
     ident_seen = std::move(ident);
   }
   return id;
@@ -254,7 +259,8 @@ long long lock_try(const ObjectRef& lock, bool reentrant, long long count) {
     return 1;
   }
   const std::string levels = std::to_string(count);
-  const std::string name = current_process().name + "|" + thread_number();
+  const std::string& id = lock_owner_id();
+  const std::string name = id.substr(id.find('#') + 1);
   auto r = store.eval(kLockTry, {lock.key()},
                       {lock_owner_id(), lease, reentrant ? "1" : "0", levels, name});
   if (r.integer > 0) lease_hold(lock);
@@ -337,6 +343,33 @@ long long lock_count_mine(const ObjectRef& ref) {
   auto r = Runtime::get().store().run({"HMGET", ref.key(), "owner", "count"});
   if (r.elements.size() != 2 || r.elements[0].str != lock_owner_id()) return 0;
   return std::atoll(r.elements[1].str.c_str());
+}
+
+namespace {
+// How a repr names the holder whose owner id is `owner`, as CPython does: this thread's own
+// name, SomeOtherThread for another thread of this process, else the holder's stored name.
+std::string owner_name(const std::string& owner) {
+  const std::string& mine = lock_owner_id();
+  const auto hash = owner.find('#');
+  if (owner == mine) return mine.substr(mine.find('#') + 1);
+  const auto slash = owner.find('/');
+  if (slash != std::string::npos && owner.compare(0, slash, mine, 0, mine.find('/')) == 0) {
+    return "SomeOtherThread";
+  }
+  if (hash == std::string::npos || hash + 1 == owner.size()) return "SomeOtherProcess";
+  return owner.substr(hash + 1);
+}
+}  // namespace
+
+std::string lock_repr(const ObjectRef& ref, bool reentrant) {
+  auto& store = Runtime::get().store();
+  if (!reentrant) {
+    auto r = store.run({"GET", ref.key()});
+    return "<Lock(owner=" + (r.is_nil() ? std::string("None") : owner_name(r.str)) + ")>";
+  }
+  auto r = store.run({"HMGET", ref.key(), "owner", "count"});
+  if (r.elements.size() != 2 || r.elements[0].is_nil()) return "<RLock(None, 0)>";
+  return "<RLock(" + owner_name(r.elements[0].str) + ", " + r.elements[1].str + ")>";
 }
 
 // --- semaphores ----------------------------------------------------------------------------

@@ -264,6 +264,19 @@ bool NanomsgEnd::poll(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [&] { return !inbox_.empty() || peer_eof_; });
 }
 
+bool NanomsgEnd::wait_ready(std::chrono::milliseconds timeout, std::stop_token stop) {
+  connect();
+  // Notify under the mutex, so the wake-up cannot fall between the check and the wait.
+  std::stop_callback wake(stop, [this] {
+    std::lock_guard guard(mutex_);
+    cv_.notify_all();
+  });
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, timeout,
+               [&] { return !inbox_.empty() || peer_eof_ || stop.stop_requested(); });
+  return !inbox_.empty() || peer_eof_;
+}
+
 void NanomsgEnd::close() {
   if (closed_.exchange(true)) return;
   if (!connected_) {

@@ -47,6 +47,8 @@ class NanomsgEnd : public sdk::PipeEnd {
   void send(std::string_view message) override;
   std::optional<std::string> recv(std::optional<std::chrono::milliseconds> timeout) override;
   bool poll(std::chrono::milliseconds timeout) override;
+  // poll() whose condition-variable wait `stop` also ends (for mp::connection::wait).
+  bool wait_ready(std::chrono::milliseconds timeout, std::stop_token stop) override;
   // Sends 'E' and waits up to `linger` for the peer's 'A' (skipped when nothing was sent and no
   // peer ever connected), then closes the socket.
   void close() override;

@@ -1,5 +1,10 @@
 #include "redislist_transport.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
 #include "lithops/sdk/blocking.hpp"
 #include "lithops/sdk/errors.hpp"
 
@@ -74,6 +79,86 @@ bool RedisListEnd::poll(std::chrono::milliseconds timeout) {
   // Moving the head of the list onto the head of the same list changes nothing, but blocks
   // until there is a head: a wait that leaves the message for recv (here or in another process).
   return blocking(store_, {"BLMOVE", in_, in_, "LEFT", "LEFT"}, timeout).has_value();
+}
+
+namespace {
+// The id of the connection named `name` in CLIENT LIST, if any.
+std::optional<std::string> client_id(sdk::StateStore& store, const std::string& name) {
+  const std::string list = run(store, {"CLIENT", "LIST", "TYPE", "normal"}).str;
+  const std::string needle = " name=" + name + " ";
+  const auto at = list.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  const auto line = list.rfind('\n', at);
+  const auto begin = line == std::string::npos ? 0 : line + 1;
+  if (list.compare(begin, 3, "id=") != 0) return std::nullopt;
+  const auto end = list.find(' ', begin);
+  return list.substr(begin + 3, end - begin - 3);
+}
+}  // namespace
+
+bool RedisListEnd::wait_ready(std::chrono::milliseconds timeout, std::stop_token stop) {
+  if (poll(std::chrono::milliseconds::zero())) return true;
+  static std::atomic<unsigned long long> counter{0};
+  const std::string name =
+      "lithops-wait-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+  // A Dekker-style handshake (both sides seq_cst): the waiter raises `blocking` before it looks
+  // at `stopped` and sends its BLMOVE; the stopper raises `stopped` before it looks at
+  // `blocking`. So either the waiter sees the stop and sends nothing, or the stopper sees the
+  // BLMOVE (possibly not yet at the server) and retries CLIENT UNBLOCK until it is ended or the
+  // waiter is back (a round trip or two).
+  std::atomic<bool> blocking{false};
+  std::atomic<bool> stopped{false};
+  bool ready = false;
+  {
+    // Runs in the thread that requests the stop, or here at once if it already was.
+    std::stop_callback wake(stop, [&] {
+      stopped = true;
+      while (blocking) {
+        try {
+          if (auto id = client_id(store_, name)) {
+            if (run(store_, {"CLIENT", "UNBLOCK", *id}).integer == 1) return;
+          }
+        } catch (const std::exception&) {
+          return;  // the waiter's own call fails or times out the same way
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left <= std::chrono::milliseconds::zero()) break;
+      const auto slice = std::min(left, sdk::kBlockingSlice);
+      blocking = true;
+      if (stopped) {
+        blocking = false;
+        break;
+      }
+      std::vector<sdk::Command> cmds{{"CLIENT", "SETNAME", name},
+                                     {"BLMOVE", in_, in_, "LEFT", "LEFT", sdk::seconds_text(slice)},
+                                     {"CLIENT", "SETNAME", ""}};
+      std::vector<sdk::Reply> replies;
+      try {
+        replies = store_.execute_pipeline(cmds, slice + sdk::kBlockingMargin);
+      } catch (...) {
+        blocking = false;
+        throw;
+      }
+      blocking = false;
+      for (const auto& r : replies) {
+        if (r.is_error()) {
+          throw sdk::ConnectionError(store_.endpoint() + ": BLMOVE failed: " + r.str);
+        }
+      }
+      if (replies.size() == 3 && !replies[1].is_nil()) {
+        ready = true;
+        break;
+      }
+    }
+  }
+  if (ready) return true;
+  return poll(std::chrono::milliseconds::zero());
 }
 
 void RedisListEnd::close() {

@@ -32,6 +32,10 @@ class RedisListEnd : public sdk::PipeEnd {
   std::optional<std::string> recv(std::optional<std::chrono::milliseconds> timeout) override;
   // LLEN; then, to wait, BLMOVE of the list onto itself (a blocking look that consumes nothing).
   bool poll(std::chrono::milliseconds timeout) override;
+  // poll() that `stop` interrupts (for mp::connection::wait): the BLMOVE runs in a pipeline
+  // that names its connection (CLIENT SETNAME), so a stop finds it (CLIENT LIST) and ends it
+  // with CLIENT UNBLOCK. No polling: one blocking command per slice of at most 2 s.
+  bool wait_ready(std::chrono::milliseconds timeout, std::stop_token stop) override;
   void close() override;
 
  private:

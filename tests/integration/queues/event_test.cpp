@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -126,4 +127,16 @@ TEST(Event, ClearedEventTimesOut) {
   Stopwatch s;
   EXPECT_FALSE(ev.wait(300ms));
   EXPECT_TOOK_ABOUT(s.seconds(), 0.3);
+}
+
+TEST(Event, EV02_Repr) {
+  mp::Event ev;
+  const std::string unset = ev.repr();
+  EXPECT_EQ(unset.rfind("<Event at 0x", 0), 0u) << unset;
+  EXPECT_EQ(unset.substr(unset.size() - 7), " unset>") << unset;
+  ev.set();
+  EXPECT_EQ(ev.repr().substr(ev.repr().size() - 5), " set>");
+  EXPECT_EQ(ev.repr().find("unset"), std::string::npos);
+  ev.clear();
+  EXPECT_EQ(ev.repr(), unset);
 }

@@ -1,6 +1,6 @@
 // Lock and RLock (conformance section 3), in one process and across processes.
-// Not ported: LK-04/RL-04 (repr: CPython internals; the owner record stores the process name
-// instead), LK-06/RL-06 (TestSyncManagerTypes: manager-only).
+// LK-04/RL-04 (repr) are in repr_test.cpp. Not ported: LK-06/RL-06 (TestSyncManagerTypes:
+// manager-only).
 #include <gtest/gtest.h>
 
 #include <mutex>

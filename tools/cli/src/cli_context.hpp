@@ -35,5 +35,6 @@ class CliContext {
 // and later clean / config ones).
 void add_runtime_commands(CLI::App& app, CliContext& context);
 void add_config_commands(CLI::App& app, CliContext& context);
+void add_clean_commands(CLI::App& app, CliContext& context);
 
 }  // namespace lithops::cli

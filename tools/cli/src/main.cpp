@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
                  "~/.lithops/config.json)");
   lithops::cli::add_runtime_commands(app, context);
   lithops::cli::add_config_commands(app, context);
+  lithops::cli::add_clean_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

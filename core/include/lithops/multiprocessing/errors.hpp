@@ -46,12 +46,17 @@ class AuthenticationError : public Error {
   using Error::Error;
 };
 
-// queue.Empty / queue.Full.
+// queue.Empty / queue.Full / queue.ShutDown.
 class Empty : public Error {
  public:
   using Error::Error;
 };
 class Full : public Error {
+ public:
+  using Error::Error;
+};
+// queue.ShutDown: put/get on a Queue after shutdown() (get once no item is left).
+class ShutDown : public Error {
  public:
   using Error::Error;
 };

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include <boost/json/value.hpp>
 #include <boost/json/value_from.hpp>
@@ -36,6 +37,9 @@ class Event {
   // Blocks until the flag is set (returns true at once if it is). Never busy-polls: the waiter
   // blocks in Redis. Throws mp::OSError if the store is lost.
   bool wait() const;
+  // Python's repr (EV-02): "<Event at 0x... set>" or "... unset>" (the handle's address; one
+  // round trip).
+  std::string repr() const;
   // As wait(), for at most `timeout` (zero or negative: just look). Returns the flag's state as
   // Python does: true if set (or woken by a set()) within the timeout, false otherwise.
   template <class Rep, class Period>

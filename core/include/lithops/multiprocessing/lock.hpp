@@ -85,6 +85,7 @@ void lock_release(const ObjectRef& ref, bool reentrant);
 bool lock_locked(const ObjectRef& ref);
 // Recursion level held by the calling thread (0 if it is not the owner).
 long long lock_count_mine(const ObjectRef& ref);
+std::string lock_repr(const ObjectRef& ref, bool reentrant);
 
 }  // namespace detail
 
@@ -101,6 +102,11 @@ class Lock : public detail::Acquirable<Lock> {
   void release() { detail::lock_release(ref_, false); }
   // Whether anyone holds the lock now (one round trip).
   bool locked() const { return detail::lock_locked(ref_); }
+  // Python's repr (LK-04), one round trip: "<Lock(owner=None)>" when free, else the holder:
+  // this thread's name ("MainProcess", "MainProcess|T2" off the main thread), "SomeOtherThread"
+  // for another thread of this process, or the holding process's name ("SomeOtherProcess" if the
+  // record names none).
+  std::string repr() const { return detail::lock_repr(ref_, false); }
 
   const detail::ObjectRef& ref() const { return ref_; }
   explicit Lock(detail::ObjectRef ref) : ref_(std::move(ref)) {}
@@ -132,6 +138,9 @@ class RLock : public detail::Acquirable<RLock> {
   bool locked() const { return detail::lock_locked(ref_); }
   // The calling thread's recursion level (0 when it does not own the lock); one round trip.
   long long count() const { return detail::lock_count_mine(ref_); }
+  // Python's repr (RL-04), one round trip: "<RLock(None, 0)>" when free, else
+  // "<RLock(<holder>, <level>)>", the holder named as in Lock::repr().
+  std::string repr() const { return detail::lock_repr(ref_, true); }
 
   const detail::ObjectRef& ref() const { return ref_; }
   explicit RLock(detail::ObjectRef ref) : ref_(std::move(ref)) {}

@@ -25,12 +25,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -56,7 +58,8 @@ class BufferTooShort : public ProcessError {
 
 namespace detail {
 struct ConnectionState;
-}
+struct ConnectionAccess;
+}  // namespace detail
 
 class Connection {
  public:
@@ -139,6 +142,7 @@ class Connection {
 
  private:
   friend std::pair<Connection, Connection> Pipe(bool duplex);
+  friend struct detail::ConnectionAccess;
   explicit Connection(std::shared_ptr<detail::ConnectionState> state);
 
   template <class T>
@@ -164,5 +168,50 @@ class Connection {
 // the first end only receives and the second only sends, as in Python. Starts the session (and
 // its Redis) if needed; mp::ConfigError if PIPE_CONNECTION_TYPE names no pipe plugin.
 std::pair<Connection, Connection> Pipe(bool duplex = true);
+
+// multiprocessing.connection.wait(object_list, timeout=None):
+//
+//   std::vector<mp::Connection> readers = ...;
+//   while (!readers.empty()) {
+//     for (mp::Connection* r : mp::connection::wait(readers)) {
+//       try { use(r->recv<int>()); } catch (const mp::EOFError&) { /* drop r */ }
+//     }
+//   }
+//   auto ready = mp::connection::wait({&a, &b}, 5s);   // [] after 5 s if nothing arrives
+//
+// Returns the connections (pointers into object_list, in its order) that have a message or EOF
+// ready, i.e. whose poll() is true; waits until at least one is ready or `timeout` passes
+// (std::nullopt: forever; zero or negative: do not wait, as poll()). Consumes nothing.
+// mp::OSError if one is closed or write-only; mp::ValueError for more than kMaxWaitObjects.
+// It does not poll in rounds: when nothing is ready it runs one thread per connection, each in
+// a blocking wait that the first ready one interrupts (docs/pipes.md). Connections of
+// different transports may be mixed. A process sentinel is not (yet) a wait object.
+namespace connection {
+inline constexpr std::size_t kMaxWaitObjects = 64;
+
+std::vector<Connection*> wait(std::span<Connection* const> object_list,
+                              detail::Timeout timeout = std::nullopt);
+std::vector<Connection*> wait(std::span<Connection> object_list,
+                              detail::Timeout timeout = std::nullopt);
+inline std::vector<Connection*> wait(std::initializer_list<Connection*> object_list,
+                                     detail::Timeout timeout = std::nullopt) {
+  return wait(std::span<Connection* const>(object_list.begin(), object_list.size()), timeout);
+}
+template <class Rep, class Period>
+std::vector<Connection*> wait(std::span<Connection* const> object_list,
+                              std::chrono::duration<Rep, Period> timeout) {
+  return wait(object_list, detail::Timeout(detail::to_duration(timeout)));
+}
+template <class Rep, class Period>
+std::vector<Connection*> wait(std::span<Connection> object_list,
+                              std::chrono::duration<Rep, Period> timeout) {
+  return wait(object_list, detail::Timeout(detail::to_duration(timeout)));
+}
+template <class Rep, class Period>
+std::vector<Connection*> wait(std::initializer_list<Connection*> object_list,
+                              std::chrono::duration<Rep, Period> timeout) {
+  return wait(object_list, detail::Timeout(detail::to_duration(timeout)));
+}
+}  // namespace connection
 
 }  // namespace lithops::multiprocessing

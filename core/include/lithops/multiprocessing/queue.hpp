@@ -66,6 +66,7 @@ class QueueHandle {
   bool full();
   void close();
   void join_thread();
+  void shutdown(bool immediate);
   void task_done();
   bool join(Timeout timeout);
   long long maxsize() const;
@@ -156,6 +157,11 @@ class Queue {
   void close() { h_.close(); }
   // API parity with Python: waits until this process's pending puts are in the store.
   void join_thread() { h_.join_thread(); }
+  // Python 3.13's Queue.shutdown, for every process: afterwards put()/put_nowait() raise
+  // mp::ShutDown, and get()/get_nowait() raise it once the queue is empty. Gets and puts blocked
+  // in any process wake and raise it. immediate: the items are discarded (each counts as done on
+  // a JoinableQueue, so join() returns unless a taken item is still unfinished). Irreversible.
+  void shutdown(bool immediate = false) { h_.shutdown(immediate); }
 
   friend void tag_invoke(boost::json::value_from_tag, boost::json::value& jv, const Queue& q) {
     jv = q.h_.to_json();

@@ -19,9 +19,11 @@
 // failure, with a message naming the problem and the fix; nothing else.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -43,6 +45,24 @@ class PipeEnd {
   // True if a message (or the close marker) can be received without waiting; waits up to
   // `timeout` (zero: do not wait) for one to arrive. Never consumes anything.
   virtual bool poll(std::chrono::milliseconds timeout) = 0;
+  // Optional (added for mp::connection::wait; existing transports compile unchanged). As
+  // poll(timeout), but also returns false soon after `stop` is requested from another thread:
+  // wait() runs one thread per watched end in here and stops the others once one is ready. The
+  // core calls it under the same rule as poll() (never together with recv()/poll() on this end).
+  // The default calls poll() in slices of at most kWaitSlice, checking `stop` between them, so
+  // a stop may take up to that long to be seen; a transport should override it with a wait that
+  // `stop` interrupts (both shipped transports do).
+  static constexpr std::chrono::milliseconds kWaitSlice{50};
+  virtual bool wait_ready(std::chrono::milliseconds timeout, std::stop_token stop) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (stop.stop_requested()) return false;
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left <= std::chrono::milliseconds::zero()) return poll(std::chrono::milliseconds::zero());
+      if (poll(std::min(left, kWaitSlice))) return true;
+    }
+  }
   // Tells the peer no more messages will come from this end: once it has received everything
   // sent before, its recv() throws PipeClosedError. Messages already sent must still be
   // delivered, so close() may wait (bounded by the transport's own configured limit) for them to
