@@ -250,11 +250,17 @@ def target_rows(by):
 def chart(rows, path):
     """A horizontal bar chart of ours / CPython fork (log scale; 1 = parity)."""
     import math
-    items = [(f"{r['workload']} [{r['contender'].replace('lithops-cpp', 'ours')}]", r["vs_fork"], r["unit"])
-             for r in rows if r["vs_fork"]]
-    width, left, bar_h, top = 960, 360, 18, 50
+    # One bar per workload and contender (msg/s and MB/s of one stream give the same ratio).
+    seen, items = set(), []
+    for r in rows:
+        key = (r["workload"], r["contender"])
+        if r["vs_fork"] and key not in seen:
+            seen.add(key)
+            items.append((f"{r['workload']} [{r['contender'].replace('lithops-cpp', 'ours')}, "
+                          f"{r['unit']}]", r["vs_fork"], r["unit"]))
+    width, left, bar_h, top = 1000, 400, 18, 50
     height = top + bar_h * len(items) + 70
-    lo, hi = -2.0, 2.0  # log10 range: 0.01x .. 100x
+    lo, hi = -2.0, 4.0  # log10 range: 0.01x .. 10,000x
     plot_w = width - left - 30
 
     def x(v):
@@ -275,14 +281,14 @@ def chart(rows, path):
         out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{label}</text>')
         out.append(f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(1.0, x1 - x0):.1f}" '
                    f'height="{bar_h - 4}" fill="{colour}"/>')
-        out.append(f'<text x="{x1 + 4:.1f}" y="{y + 13}">{v:.3g}x</text>')
+        out.append(f'<text x="{min(x1 + 4, width - 60):.1f}" y="{y + 13}">{v:.3g}x</text>')
     axis_y = top + bar_h * len(items) + 5
     out.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="black"/>')
     for p in range(int(lo), int(hi) + 1):
         xx = x(10 ** p)
         out.append(f'<line x1="{xx:.1f}" y1="{top - 5}" x2="{xx:.1f}" y2="{axis_y + 5}" '
                    f'stroke="{"black" if p == 0 else "#cccccc"}"/>')
-        out.append(f'<text x="{xx:.1f}" y="{axis_y + 20}" text-anchor="middle">{10 ** p:g}x</text>')
+        out.append(f'<text x="{xx:.1f}" y="{axis_y + 20}" text-anchor="middle">{10.0 ** p:g}x</text>')
     out.append(f'<text x="{left + plot_w / 2}" y="{axis_y + 40}" text-anchor="middle">ratio to '
                'CPython fork (log scale); green = better than CPython, red = worse</text>')
     out.append("</svg>")
@@ -346,7 +352,14 @@ def main():
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-release"))
     ap.add_argument("--out")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--from-json", help="only rewrite the report from an earlier benchmarks.json")
     args = ap.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            data = json.load(f)
+        report(data["results"], data["machine"], data["command"], args.out or os.path.dirname(
+            os.path.abspath(args.from_json)), data["quick"], data["errors"])
+        return
     out_dir = args.out or (tempfile.mkdtemp(prefix="lithops-bench-") if args.quick
                            else os.path.join(ROOT, "docs"))
     command = "tools/bench/run.py " + " ".join(a for a in sys.argv[1:])
