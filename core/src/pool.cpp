@@ -257,6 +257,13 @@ void PoolCore::collect() {
   }
 }
 
+namespace {
+std::string_view reason_of(const json::object& exit_record) {
+  auto* r = exit_record.if_contains("reason");
+  return r && r->is_string() ? std::string_view(r->as_string()) : std::string_view();
+}
+}  // namespace
+
 void PoolCore::handle(const json::object& r) {
   if (auto* jid = r.if_contains("job")) {
     const auto job_id = jid->to_number<unsigned long long>();
@@ -291,7 +298,8 @@ void PoolCore::handle(const json::object& r) {
       if (workers_.erase(wid) == 0) return;  // its loss was handled first
       if (init_error) {
         broken_ = init_error;
-      } else if (state_ == State::kRun || (state_ == State::kClose && !jobs_.empty())) {
+      } else if (reason_of(r) == "maxtasks" &&
+                 (state_ == State::kRun || (state_ == State::kClose && !jobs_.empty()))) {
         // maxtasksperchild reached: replace it. After close() too while work is left, or the
         // queued tasks would never run (a STOP is still queued for the replacement).
         spawn_worker();

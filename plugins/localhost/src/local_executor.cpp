@@ -96,6 +96,7 @@ LocalExecutor::~LocalExecutor() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
+  idle_cv_.notify_all();
   wake();
   if (monitor_.joinable()) monitor_.join();
 }
@@ -114,10 +115,17 @@ sdk::InvocationInfo LocalExecutor::invoke(const sdk::Invocation& invocation) {
     std::shared_ptr<SpawnRequest> request;
     int requests_fd = -1;
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
       if (stopping_) throw sdk::PluginError("localhost executor: invoke() during shutdown");
       if (invocations_.contains(id)) {
         throw sdk::PluginError("localhost executor: invocation id " + id + " is already running");
+      }
+      if (idle_.empty() && !invocations_.empty()) {
+        // A busy worker is often a moment away from idle: its result already went to the store
+        // and its "done" frame is in flight (a Process started right after another's join()).
+        // Waiting that moment is far cheaper than a cold start (fork + exec + init).
+        idle_cv_.wait_for(lock, kReuseWait, [&] { return stopping_ || !idle_.empty(); });
+        if (stopping_) throw sdk::PluginError("localhost executor: invoke() during shutdown");
       }
       if (!idle_.empty()) {
         worker = std::move(idle_.back());
@@ -372,6 +380,7 @@ void LocalExecutor::read_events(const WorkerPtr& worker) {
         worker->state = State::kIdle;
         worker->idle_since = Clock::now();
         idle_.push_back(worker);
+        idle_cv_.notify_one();
       }
     }
   }

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <future>
@@ -96,6 +97,9 @@ class LocalExecutor final : public sdk::Executor {
   std::atomic<sdk::ExecutorListener*> listener_{nullptr};
 
   mutable std::mutex mutex_;
+  std::condition_variable idle_cv_;  // a worker became idle
+  // How long invoke() waits for a busy worker to finish before starting a new one.
+  static constexpr std::chrono::milliseconds kReuseWait{1};
   std::unordered_map<pid_t, WorkerPtr> workers_;
   std::unordered_map<std::string, WorkerPtr> invocations_;  // null while its worker is spawning
   std::deque<WorkerPtr> idle_;                              // back = most recently used
