@@ -72,7 +72,7 @@ TEST_P(PipeTest, CN01_EchoChildRoundTripsObjectsBytesAndBuffers) {
   EXPECT_TRUE(conn.poll(30s));
   t0 = Clock::now();
   EXPECT_TRUE(conn.poll(kT1));
-  EXPECT_LT(Clock::now() - t0, 200ms);
+  EXPECT_LT(Clock::now() - t0, 500ms);  // "at once": below kT1, with room for a loaded CI
   EXPECT_EQ(conn.recv_bytes(), "x");
 
   // A 16 MiB message round-trips intact.
