@@ -35,6 +35,26 @@ install_deps() {
   # The distribution's redis-server package may start a system service; ours never uses it.
 }
 
+# npm's @architect/sandbox (the version package-lock.json pins) for the aws_lambda Runtime API
+# test, into the git-ignored tests/e2e/aws_lambda/sandbox/node_modules: installed here, at set-up
+# time, never at build or test time. Without npm, Debian's nodejs and npm are installed first.
+install_npm_deps() {
+  local dir=tests/e2e/aws_lambda/sandbox
+  if [ -f "$dir/node_modules/.package-lock.json" ] &&
+    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing Debian packages: nodejs npm"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  log "installing npm packages for the tests ($dir: npm ci)"
+  npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error
+}
+
 build() {
   local preset="${1:-default}"
   log "configuring and building (preset $preset)"
@@ -44,7 +64,7 @@ build() {
 
 cmd="${1:-demo}"
 case "$cmd" in
-  deps) install_deps ;;
+  deps) install_deps; install_npm_deps ;;
   build) install_deps; build default ;;
   demo)
     install_deps
@@ -54,12 +74,14 @@ case "$cmd" in
     ;;
   test)
     install_deps
+    install_npm_deps
     build default
     log "running the tests"
     ctest --preset default -j"$(nproc)"
     ;;
   asan|tsan)
     install_deps
+    install_npm_deps
     build "$cmd"
     ctest --preset "$cmd" -j"$(nproc)"
     ;;

@@ -290,6 +290,61 @@ Signature sign(Request& request, const Credentials& credentials, const Options& 
   return s;
 }
 
+Signature presign(Request& request, const Credentials& credentials, const Options& options,
+                  std::chrono::seconds expires) {
+  if (find_header(request, "host") == nullptr) {
+    throw std::invalid_argument("a request to sign needs a Host header");
+  }
+  if (expires.count() < 1 || expires.count() > 7 * 24 * 3600) {
+    throw std::invalid_argument(
+        "a presigned request expires after 1 to 604800 seconds (7 days), "
+        "not " +
+        std::to_string(expires.count()));
+  }
+  const std::string date =
+      options.amz_date.empty() ? amz_date(std::chrono::system_clock::now()) : options.amz_date;
+  if (date.size() != 16) throw std::invalid_argument("malformed X-Amz-Date");
+  std::vector<std::string> names;
+  for (const auto& [n, v] : request.headers) {
+    auto l = lower(n);
+    if (!never_signed(l)) names.push_back(std::move(l));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string signed_list;
+  for (const auto& n : names) signed_list += (signed_list.empty() ? "" : ";") + n;
+
+  const std::string scope =
+      date.substr(0, 8) + "/" + options.region + "/" + options.service + "/aws4_request";
+  const std::string added =
+      "X-Amz-Algorithm=" + std::string(kAlgorithm) +
+      "&X-Amz-Credential=" + uri_encode(credentials.access_key_id + "/" + scope, false) +
+      "&X-Amz-Date=" + date + "&X-Amz-SignedHeaders=" + uri_encode(signed_list, false) +
+      "&X-Amz-Expires=" + std::to_string(expires.count());
+  const std::string token =
+      credentials.session_token.empty()
+          ? std::string()
+          : "&X-Amz-Security-Token=" + uri_encode(credentials.session_token, false);
+  const auto q = request.target.find('?');
+  const char* separator = q == std::string::npos                                         ? "?"
+                          : request.target.back() == '?' || request.target.back() == '&' ? ""
+                                                                                         : "&";
+  Request to_sign = request;
+  to_sign.target += separator + added + (options.omit_session_token ? "" : token);
+  std::string payload_hash;
+  if (const auto* h = find_header(request, "x-amz-content-sha256")) {
+    payload_hash = h->second;
+  } else {
+    payload_hash = sha256_hex(request.body);
+  }
+  auto creq = canonical_request(to_sign, names, options.normalize_path, payload_hash);
+  auto s = sign_canonical(std::move(creq), std::move(signed_list), credentials, date,
+                          options.region, options.service);
+  s.authorization.clear();
+  request.target += separator + added + token + "&X-Amz-Signature=" + s.signature;
+  return s;
+}
+
 bool parse_authorization(std::string_view header, Authorization& out) {
   if (!header.starts_with(kAlgorithm) || header.size() <= kAlgorithm.size() ||
       header[kAlgorithm.size()] != ' ') {

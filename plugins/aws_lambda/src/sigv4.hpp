@@ -1,4 +1,4 @@
-// AWS Signature Version 4 (header signing) on OpenSSL.
+// AWS Signature Version 4 (header and query-string signing) on OpenSSL.
 //
 // The signer works on the request as it goes on the wire: `target` is the path and query exactly
 // as sent, and the canonical URI is that path URI-encoded once more, as every AWS service except
@@ -84,6 +84,16 @@ Signature sign_canonical(std::string canonical, std::string signed_headers,
 // it then has except Authorization (and the token with omit_session_token). A Host header must be
 // present. Returns the intermediate values.
 Signature sign(Request& request, const Credentials& credentials, const Options& options);
+
+// Query-string signing (a presigned URL): appends X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
+// X-Amz-SignedHeaders, X-Amz-Expires, X-Amz-Security-Token (if there is a token; signed unless
+// omit_session_token) and X-Amz-Signature to request.target, after any query it has. The headers
+// are signed as they are (every one but those proxies rewrite) and left unchanged; the payload hash
+// is that of the body, and sign_body_header does not apply. `expires` must be 1 s to 7 days
+// (std::invalid_argument otherwise, as for a missing Host header). Returns the intermediate
+// values; `authorization` stays empty.
+Signature presign(Request& request, const Credentials& credentials, const Options& options,
+                  std::chrono::seconds expires);
 
 // The parts of an Authorization header, for a server that verifies requests.
 struct Authorization {

@@ -1,10 +1,12 @@
 // The signer against every case of both AWS SigV4 test suites in shared/testdata/sigv4 (header
-// signing). Case lists are read when the binary starts (that is what gtest lists); each case reads
-// its files when it runs. A missing data directory is a failing case, never a silent skip.
+// signing, and query-string signing for aws-c-auth's set). Case lists are read when the binary
+// starts (that is what gtest lists); each case reads its files when it runs. A missing data
+// directory is a failing case, never a silent skip.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -182,6 +184,48 @@ TEST_P(CrtSuite, MatchesEveryStep) {
 
 INSTANTIATE_TEST_SUITE_P(Sigv4, CrtSuite, testing::ValuesIn(list_cases(kCrtDir, false)), test_name);
 
+// The same cases signed in the query string (presigned), against their query-* files.
+class CrtQuerySuite : public testing::TestWithParam<std::string> {};
+
+TEST_P(CrtQuerySuite, MatchesEveryStep) {
+  fail_if_missing(GetParam(), kCrtDir);
+  const fs::path dir = kCrtDir / GetParam();
+  const auto context = boost::json::parse(read(dir / "context.json")).as_object();
+  const auto& creds = context.at("credentials").as_object();
+  sigv4::Credentials credentials{std::string(creds.at("access_key_id").as_string()),
+                                 std::string(creds.at("secret_access_key").as_string()), ""};
+  if (const auto* t = creds.if_contains("token")) credentials.session_token = t->as_string();
+  std::string date(context.at("timestamp").as_string());
+  std::erase(date, '-');
+  std::erase(date, ':');
+  sigv4::Options options;
+  options.region = context.at("region").as_string();
+  options.service = context.at("service").as_string();
+  options.amz_date = date;
+  options.normalize_path = context.at("normalize").as_bool();
+  if (const auto* o = context.if_contains("omit_session_token")) {
+    options.omit_session_token = o->as_bool();
+  }
+  const std::chrono::seconds expires(context.at("expiration_in_seconds").to_number<long long>());
+  auto raw = parse(read(dir / "request.txt"), Folding::kSpace);
+  const auto headers_before = raw.request.headers;
+  const auto s = sigv4::presign(raw.request, credentials, options, expires);
+  EXPECT_EQ(s.canonical_request, read(dir / "query-canonical-request.txt"));
+  EXPECT_EQ(s.string_to_sign, read(dir / "query-string-to-sign.txt"));
+  EXPECT_EQ(s.signature, read(dir / "query-signature.txt"));
+  EXPECT_TRUE(s.authorization.empty());
+  EXPECT_EQ(raw.request.headers, headers_before) << "query signing leaves the headers alone";
+  // Signed request: the request line with the new target, then the original header lines.
+  const auto eol = raw.head.find('\n');
+  const std::string signed_request = raw.request.method + " " + raw.request.target + " HTTP/1.1" +
+                                     (eol == std::string::npos ? "" : raw.head.substr(eol)) +
+                                     "\n\n" + raw.request.body;
+  EXPECT_EQ(signed_request, read(dir / "query-signed-request.txt"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sigv4, CrtQuerySuite, testing::ValuesIn(list_cases(kCrtDir, false)),
+                         test_name);
+
 // --- pieces the suites do not pin down ----------------------------------------------------------
 
 TEST(Sigv4Authorization, ParsesWhatSignProduces) {
@@ -199,6 +243,21 @@ TEST(Sigv4Authorization, ParsesWhatSignProduces) {
   EXPECT_EQ(a.signature, s.signature);
   EXPECT_FALSE(sigv4::parse_authorization("AWS4-HMAC-SHA256 Credential=x", a));
   EXPECT_FALSE(sigv4::parse_authorization("Basic dXNlcjpwYXNz", a));
+}
+
+TEST(Sigv4Presign, RefusesAnExpiryOutsideOneSecondToSevenDays) {
+  sigv4::Request r{"GET", "/", {{"Host", "h"}}, ""};
+  sigv4::Options options;
+  options.region = "us-east-1";
+  options.service = "lambda";
+  EXPECT_THROW(sigv4::presign(r, kCredentials, options, std::chrono::seconds(0)),
+               std::invalid_argument);
+  EXPECT_THROW(sigv4::presign(r, kCredentials, options, std::chrono::seconds(604801)),
+               std::invalid_argument);
+  EXPECT_EQ(r.target, "/") << "a refused request is left as it was";
+  sigv4::presign(r, kCredentials, options, std::chrono::seconds(604800));
+  EXPECT_TRUE(r.target.starts_with("/?X-Amz-Algorithm=AWS4-HMAC-SHA256&")) << r.target;
+  EXPECT_NE(r.target.find("&X-Amz-Expires=604800&X-Amz-Signature="), std::string::npos) << r.target;
 }
 
 TEST(Sigv4Sign, RefusesARequestWithoutHost) {

@@ -3,11 +3,17 @@
 // must print the same text. Packaged by `lithops runtime build`, the same executable is the
 // worker: mp::init() serves the Lambda Runtime API there and never returns.
 //
-//   lambda_e2e_program <scenario>    scenarios: process pool_map exception crash storm payload
+//   lambda_e2e_program <scenario>
+//   scenarios: process pool_map exception crash storm payload queue lock
+//   environment (not comparable across backends: prints what two functions saw)
+#include <unistd.h>
+#include <algorithm>
+
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -44,6 +50,28 @@ long long size_and_checksum(std::string data) {
   return static_cast<long long>(data.size()) * 1000 + checksum(data) % 1000;
 }
 
+// Queue across functions: each function puts its own items into the one queue the driver reads.
+void put_items(mp::Queue<int> q, int function, int items) {
+  for (int k = 0; k < items; ++k) q.put(function * 100 + k);
+}
+// Lock across functions: a read-modify-write of two separate store calls, correct only if the lock
+// really excludes the other functions (an unprotected run loses increments).
+void add_under_lock(mp::Value<int> total, mp::Lock lock, int times) {
+  for (int i = 0; i < times; ++i) {
+    std::unique_lock guard(lock, std::chrono::seconds(60));
+    if (!guard) throw std::runtime_error("could not take the lock within 60 s");
+    const int seen = total.value();
+    std::this_thread::yield();
+    total.set(seen + 1);
+  }
+}
+
+// What the function's environment looked like: the Runtime API address it was given, its pid.
+void report_environment(mp::Queue<std::string> q) {
+  const char* api = std::getenv("AWS_LAMBDA_RUNTIME_API");
+  q.put(std::string(api ? api : "(unset)") + " pid=" + std::to_string(::getpid()));
+}
+
 std::string big_argument() {
   std::string s(10 * 1024 * 1024, '\0');
   for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>('a' + (i * 7919) % 26);
@@ -61,6 +89,9 @@ LITHOPS_FUNCTION(abort_now);
 LITHOPS_FUNCTION(sleep_then_exit);
 LITHOPS_FUNCTION(exit_with_checksum);
 LITHOPS_FUNCTION(size_and_checksum);
+LITHOPS_FUNCTION(put_items);
+LITHOPS_FUNCTION(add_under_lock);
+LITHOPS_FUNCTION(report_environment);
 
 int main(int argc, char** argv) {
   mp::init(argc, argv);
@@ -130,8 +161,61 @@ int main(int argc, char** argv) {
     mp::Pool pool(1);
     std::cout << "10 MB argument: pool.apply=" << pool.apply(size_and_checksum, data)
               << " expected=" << size_and_checksum(data) << "\n";
+  } else if (scenario == "queue") {
+    constexpr int kFunctions = 8;
+    constexpr int kItems = 5;
+    mp::Queue<int> q;
+    std::vector<std::unique_ptr<mp::Process>> ps;
+    for (int f = 0; f < kFunctions; ++f) {
+      ps.push_back(std::make_unique<mp::Process>(put_items, q, f, kItems));
+      ps.back()->start();
+    }
+    std::vector<int> got;
+    for (int i = 0; i < kFunctions * kItems; ++i) got.push_back(q.get(std::chrono::seconds(120)));
+    int failed = 0;
+    for (auto& p : ps) {
+      p->join(std::chrono::seconds(120));
+      failed += p->exitcode().value_or(999) != 0 ? 1 : 0;
+    }
+    std::sort(got.begin(), got.end());
+    bool all = got.size() == kFunctions * kItems;
+    for (int f = 0; all && f < kFunctions; ++f) {
+      for (int k = 0; k < kItems; ++k) all = all && got[f * kItems + k] == f * 100 + k;
+    }
+    std::cout << "queue: " << got.size() << " items from " << kFunctions
+              << " functions, each exactly once=" << (all ? "yes" : "no")
+              << ", failed functions=" << failed << "\n";
+  } else if (scenario == "lock") {
+    constexpr int kFunctions = 8;
+    constexpr int kTimes = 25;
+    mp::Lock lock;
+    mp::Value<int> total(0, mp::no_lock);
+    std::vector<std::unique_ptr<mp::Process>> ps;
+    for (int f = 0; f < kFunctions; ++f) {
+      ps.push_back(std::make_unique<mp::Process>(add_under_lock, total, lock, kTimes));
+      ps.back()->start();
+    }
+    int failed = 0;
+    for (auto& p : ps) {
+      p->join(std::chrono::seconds(240));
+      failed += p->exitcode().value_or(999) != 0 ? 1 : 0;
+    }
+    std::cout << "lock: " << kFunctions << " functions x " << kTimes
+              << " increments under one lock, total=" << total.value()
+              << ", failed functions=" << failed << "\n";
+  } else if (scenario == "environment") {
+    mp::Queue<std::string> q;
+    mp::Process a(report_environment, q);
+    mp::Process b(report_environment, q);
+    a.start();
+    b.start();
+    std::cout << q.get(std::chrono::seconds(120)) << "\n"
+              << q.get(std::chrono::seconds(120)) << "\n";
+    a.join(std::chrono::seconds(120));
+    b.join(std::chrono::seconds(120));
   } else {
-    std::cerr << "usage: " << argv[0] << " process|pool_map|exception|crash|storm|payload\n";
+    std::cerr << "usage: " << argv[0]
+              << " process|pool_map|exception|crash|storm|payload|queue|lock|environment\n";
     return 2;
   }
   return 0;

@@ -4,9 +4,6 @@
 // program runs as a driver whose functions are bootstraps the emulator starts, reporting through
 // the private redis-server the driver starts. Every scenario's output must equal the output of the
 // same program on the localhost backend, and the text the scenario is known to print.
-//
-// Not covered yet: Queue and Lock across functions (the core has no Queue or Lock at the time of
-// writing).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -25,67 +22,14 @@
 
 #include <boost/json.hpp>
 
+#include "e2e_process.hpp"
 #include "http_client.hpp"
 
 namespace fs = std::filesystem;
+using lithops::e2e::run;
+using lithops::e2e::slurp;
 
 namespace {
-
-struct Result {
-  int status = -1;  // exit code, or -signal
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Runs argv with extra environment variables; stdout is captured, stderr goes to a file so that
-// neither pipe can fill up while the other is read.
-Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-           const fs::path& scratch, int timeout_seconds = 240) {
-  int out[2];
-  if (::pipe(out) != 0) return {};
-  const fs::path err_file = scratch / ("stderr." + std::to_string(::getpid()));
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
-    ::dup2(out[1], 1);
-    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(err, 2);
-    ::close(out[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  Result r;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  char buf[4096];
-  for (;;) {
-    pollfd p{out[0], POLLIN, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) == 0) {
-      ::kill(pid, SIGKILL);
-      r.err = "timed out after " + std::to_string(timeout_seconds) + " s\n";
-      break;
-    }
-    const auto n = ::read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    r.out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  r.err += slurp(err_file);
-  return r;
-}
 
 // One lithops-lambda-emulator process on a free loopback port.
 struct Emulator {
@@ -226,6 +170,16 @@ TEST_F(LambdaE2E, TenMegabyteArgumentTravelsThroughRedis) {
   const auto out = run_both("payload", main_config());
   EXPECT_NE(out.find("process exitcode=64 expected=64"), std::string::npos) << out;
   EXPECT_NE(out.find("pool.apply=10485760964 expected=10485760964"), std::string::npos) << out;
+}
+
+TEST_F(LambdaE2E, QueueFedByEightFunctionsIsDrainedByTheDriver) {
+  EXPECT_EQ(run_both("queue", main_config()),
+            "queue: 40 items from 8 functions, each exactly once=yes, failed functions=0\n");
+}
+
+TEST_F(LambdaE2E, LockAcrossEightFunctionsGivesTheExactTotal) {
+  EXPECT_EQ(run_both("lock", main_config()),
+            "lock: 8 functions x 25 increments under one lock, total=200, failed functions=0\n");
 }
 
 TEST_F(LambdaE2E, RedeployUpdatesTheFunctionAndDeleteRemovesIt) {
