@@ -1,14 +1,25 @@
 // Value<T> and Array<T> on Redis (the typed halves are templates in value.hpp / array.hpp).
 //
 // Layout:
-//   value  <key>  string: the value as text (so INCRBY / INCRBYFLOAT apply to it)
+//   value  <key>  string: the value as text (so INCRBY / INCRBYFLOAT apply to it); for a
+//                 described struct a hash, one field per member (HINCRBY per field)
 //   array  <key>  list of the elements as text; its length is fixed at creation
 // Handles carry the element type, the size (arrays) and the lock's handle (or null).
+//
+// Every write sends the key's EXPIRE in the same round trip, except increments: INCRBY keeps the
+// TTL, so they send it once per refresh interval of the handle (increment() below), which makes
+// the atomic increment one native command, the floor for Redis.
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+
 #include <boost/json.hpp>
 
 #include "lithops/multiprocessing/array.hpp"
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/multiprocessing/value.hpp"
+#include "lithops/multiprocessing/value_struct.hpp"
 #include "runtime.hpp"
 
 namespace lithops::multiprocessing::detail {
@@ -36,6 +47,33 @@ ObjectRef create_typed(std::string_view kind, std::string_view type, json::value
   ref.properties()["type"] = type;
   ref.properties()["lock"] = std::move(lock);
   return ref;
+}
+
+// A tenth of REDIS_EXPIRY_TIME (at least a second): how often a handle re-arms a key's expiry
+// from increments alone.
+std::chrono::seconds refresh_interval() {
+  return std::chrono::seconds(std::max<long long>(1, Runtime::get().store().expiry() / 10));
+}
+
+// Runs an INCRBY-like command `cmd` on `key`, pipelining the key's EXPIRE when the handle's
+// refresh is due. `fresh(reply)` says whether the result equals the delta: then the key may have
+// been created by this very command (it was deleted or had expired) and so has no TTL yet, and
+// the EXPIRE follows in a second round trip (rare: a counter passing through zero).
+sdk::Reply increment(const ObjectRef& ref, sdk::Command cmd,
+                     const std::function<bool(const sdk::Reply&)>& fresh) {
+  auto& store = Runtime::get().store();
+  const std::string& key = ref.key();
+  sdk::Reply r;
+  if (ref.expiry_refresh_due(refresh_interval())) {
+    std::vector<sdk::Command> cmds{std::move(cmd), {"EXPIRE", key, store.expiry_text()}};
+    r = std::move(store.pipeline(cmds)[0]);
+  } else {
+    // pipeline() of one command: one round trip, and an error reply comes back, not thrown.
+    r = std::move(store.pipeline(std::span<const sdk::Command>(&cmd, 1))[0]);
+    if (!r.is_error() && fresh(r)) store.run({"EXPIRE", key, store.expiry_text()});
+  }
+  if (r.is_error()) throw ValueError("cannot add to " + key + ": " + r.str);
+  return r;
 }
 
 std::string long_double_text(long double d) {
@@ -73,6 +111,7 @@ ObjectRef value_create(std::string_view type, const std::string& initial, json::
   auto ref = create_typed("value", type, std::move(lock));
   auto& store = Runtime::get().store();
   store.run({"SET", ref.key(), initial, "EX", store.expiry_text()});
+  static_cast<void>(ref.expiry_refresh_due(refresh_interval()));  // just written with its expiry
   return ref;
 }
 
@@ -94,25 +133,94 @@ std::string value_exchange(const ObjectRef& ref, std::string_view v) {
   return std::move(r.str);
 }
 
-// INCRBY and EXPIRE pipelined: one round trip with no Lua, which is what an atomic increment
-// costs on Redis. Not a transaction: a client dying between the two leaves the correct value with
-// its previous expiry.
 long long value_add_int(const ObjectRef& ref, long long delta) {
-  auto& store = Runtime::get().store();
-  std::vector<sdk::Command> cmds{{"INCRBY", ref.key(), std::to_string(delta)},
-                                 {"EXPIRE", ref.key(), store.expiry_text()}};
-  auto r = store.pipeline(cmds);
-  if (r[0].is_error()) throw ValueError("cannot add to " + ref.key() + ": " + r[0].str);
-  return r[0].integer;
+  return increment(ref, {"INCRBY", ref.key(), std::to_string(delta)},
+                   [&](const sdk::Reply& r) { return r.integer == delta; })
+      .integer;
 }
 
 std::string value_add_float(const ObjectRef& ref, long double delta) {
+  return increment(
+             ref, {"INCRBYFLOAT", ref.key(), long_double_text(delta)},
+             [&](const sdk::Reply& r) { return std::strtold(r.str.c_str(), nullptr) == delta; })
+      .str;
+}
+
+// --- Value of a described struct -------------------------------------------------------------
+
+void throw_not_a_member(std::string_view type) {
+  throw ValueError("the member pointer names no member described for " + std::string(type) +
+                   "; list it in the struct's BOOST_DESCRIBE_STRUCT");
+}
+
+namespace {
+sdk::Command hset_command(const ObjectRef& ref, std::span<const std::string_view> names,
+                          std::span<const std::string> values) {
+  sdk::Command cmd{"HSET", ref.key()};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    cmd.emplace_back(names[i]);
+    cmd.push_back(values[i]);
+  }
+  return cmd;
+}
+}  // namespace
+
+ObjectRef struct_create(std::string_view type, std::span<const std::string_view> names,
+                        std::span<const std::string> values, json::value lock) {
+  auto ref = create_typed("value", type, std::move(lock));
+  struct_set(ref, names, values);
+  static_cast<void>(ref.expiry_refresh_due(refresh_interval()));  // just written with its expiry
+  return ref;
+}
+
+std::vector<std::string> struct_get(const ObjectRef& ref, std::span<const std::string_view> names) {
+  std::vector<std::string_view> args{"HMGET", ref.key()};
+  args.insert(args.end(), names.begin(), names.end());
+  auto r = Runtime::get().store().run(args);
+  std::vector<std::string> out;
+  out.reserve(names.size());
+  for (auto& e : r.elements) {
+    if (e.type != sdk::Reply::Type::kString) throw_gone(ref);
+    out.push_back(std::move(e.str));
+  }
+  if (out.size() != names.size()) throw_gone(ref);
+  return out;
+}
+
+void struct_set(const ObjectRef& ref, std::span<const std::string_view> names,
+                std::span<const std::string> values) {
   auto& store = Runtime::get().store();
-  std::vector<sdk::Command> cmds{{"INCRBYFLOAT", ref.key(), long_double_text(delta)},
+  std::vector<sdk::Command> cmds{hset_command(ref, names, values),
                                  {"EXPIRE", ref.key(), store.expiry_text()}};
-  auto r = store.pipeline(cmds);
-  if (r[0].is_error()) throw ValueError("cannot add to " + ref.key() + ": " + r[0].str);
-  return std::move(r[0].str);
+  for (const auto& r : store.pipeline(cmds)) {
+    if (r.is_error())
+      throw OSError("could not write the shared struct " + ref.key() + ": " + r.str);
+  }
+}
+
+std::string struct_get_field(const ObjectRef& ref, std::string_view name) {
+  auto r = Runtime::get().store().run({"HGET", ref.key(), name});
+  if (r.type != sdk::Reply::Type::kString) throw_gone(ref);
+  return std::move(r.str);
+}
+
+void struct_set_field(const ObjectRef& ref, std::string_view name, std::string_view v) {
+  const std::string value(v);
+  struct_set(ref, std::span<const std::string_view>(&name, 1),
+             std::span<const std::string>(&value, 1));
+}
+
+long long struct_add_int(const ObjectRef& ref, std::string_view name, long long delta) {
+  return increment(ref, {"HINCRBY", ref.key(), std::string(name), std::to_string(delta)},
+                   [&](const sdk::Reply& r) { return r.integer == delta; })
+      .integer;
+}
+
+std::string struct_add_float(const ObjectRef& ref, std::string_view name, long double delta) {
+  return increment(
+             ref, {"HINCRBYFLOAT", ref.key(), std::string(name), long_double_text(delta)},
+             [&](const sdk::Reply& r) { return std::strtold(r.str.c_str(), nullptr) == delta; })
+      .str;
 }
 
 // --- Array ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The benchmark suite: every workload for every contender in one run, and the report.
 
-    tools/bench/run.py [--quick] [--build-dir DIR] [--out DIR] [--no-build]
+    tools/bench/run.py [--quick] [--build-dir DIR] [--out DIR] [--no-build] [--only NAME]
 
 Contenders, all measured in the same run on the same machine:
   - the floor: Redis PING round trip and pipelined throughput (redis-benchmark from Debian's
@@ -15,6 +15,9 @@ Without --no-build it configures and builds the `release` preset first. It write
 OUT/benchmarks.md, OUT/benchmarks.json and OUT/benchmarks-ratios.svg (OUT defaults to docs/).
 --quick runs every workload once at small sizes (a smoke test: it checks that every workload runs,
 not how fast) and, unless --out is given, writes to a temporary directory.
+--only NAME (repeatable) runs only the programs bench_NAME and the baselines NAME_baseline.py
+(e.g. --only sync for Lock/Value/Barrier), next to the Redis floor; like --quick it writes to a
+temporary directory unless --out is given, so a partial run never replaces docs/benchmarks.md.
 """
 import argparse
 import datetime
@@ -353,6 +356,8 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--from-json", help="only rewrite the report from an earlier benchmarks.json")
+    ap.add_argument("--only", action="append", metavar="NAME",
+                    help="run only bench_NAME and NAME_baseline.py (repeatable)")
     args = ap.parse_args()
     if args.from_json:
         with open(args.from_json) as f:
@@ -360,7 +365,7 @@ def main():
         report(data["results"], data["machine"], data["command"], args.out or os.path.dirname(
             os.path.abspath(args.from_json)), data["quick"], data["errors"])
         return
-    out_dir = args.out or (tempfile.mkdtemp(prefix="lithops-bench-") if args.quick
+    out_dir = args.out or (tempfile.mkdtemp(prefix="lithops-bench-") if args.quick or args.only
                            else os.path.join(ROOT, "docs"))
     command = "tools/bench/run.py " + " ".join(a for a in sys.argv[1:])
     if not args.no_build:
@@ -371,7 +376,8 @@ def main():
     bench_dir = os.path.join(args.build_dir, "tools", "bench")
     programs = sorted(os.path.join(bench_dir, p) for p in os.listdir(bench_dir)
                       if p.startswith("bench_") and os.access(os.path.join(bench_dir, p), os.X_OK)
-                      and not p.endswith((".cpp", ".o")))
+                      and not p.endswith((".cpp", ".o"))
+                      and (not args.only or p[len("bench_"):] in args.only))
     if not programs:
         raise SystemExit(f"no bench_* programs in {bench_dir}; build first")
     timeout = 300 if args.quick else 1800
@@ -387,6 +393,8 @@ def main():
     print("== CPython multiprocessing", flush=True)
     for script in sorted(os.listdir(PY_DIR)):
         if not script.endswith("_baseline.py"):
+            continue
+        if args.only and script[:-len("_baseline.py")] not in args.only:
             continue
         for method in ("fork", "spawn"):
             cmd = [PYTHON, os.path.join(PY_DIR, script), "--method", method]

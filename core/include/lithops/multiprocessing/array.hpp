@@ -6,8 +6,13 @@
 //   std::vector<int> part = a.slice(2, 7);         // a[2:7]
 //   a.set_slice(4, {1, 2, 3, 4});                  // a[4:8] = [1, 2, 3, 4], atomically
 //   for (int v : a) ...                            // iterates over one snapshot
+//   mp::Array<char> s(20);  s.set_value("hello");  // Array('c', 20); s.value = b'hello'
+//   std::string str = s.value();                   // the bytes up to the first NUL
+//   mp::Array<int> snapshot = mp::copy(a);         // sharedctypes.copy: new and independent
 //
-// T is an arithmetic type; C++ types replace typecodes, so Python's "bad typecode" TypeError
+// T is an arithmetic type or a struct described with BOOST_DESCRIBE_STRUCT (each element then
+// one JSON text: elements are read and written whole; per-field atomic updates are what
+// mp::Value<S> offers). C++ types replace typecodes, so Python's "bad typecode" TypeError
 // (AR-05) is a compile-time error. The size is fixed at creation and travels in the handle, so
 // bounds are checked locally: an index or slice outside the array raises mp::ValueError (Python:
 // IndexError). Each call is one round trip and atomic on the server; a sequence of calls that
@@ -20,6 +25,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lithops/multiprocessing/value.hpp"
@@ -39,9 +45,9 @@ void array_set_range(const ObjectRef& ref, std::size_t start, std::span<const st
 
 template <class T>
 class Array {
-  static_assert(std::is_arithmetic_v<T>,
-                "mp::Array<T>: T must be an arithmetic type (this replaces Python's 'bad "
-                "typecode' TypeError)");
+  static_assert(std::is_arithmetic_v<T> || detail::is_described_struct<T>,
+                "mp::Array<T>: T must be an arithmetic type or a struct described with "
+                "BOOST_DESCRIBE_STRUCT (this replaces Python's 'bad typecode' TypeError)");
   using Codec = detail::Codec<T>;
 
  public:
@@ -131,6 +137,29 @@ class Array {
   }
   std::vector<T> to_vector() const { return slice(0, size()); }
 
+  // Array<char> as a C string, as Python's Array('c', n).value: value() is the bytes up to the
+  // first NUL (one LRANGE); set_value(s) writes s and, if it is shorter than the array, a NUL
+  // after it, atomically (mp::ValueError if s is longer than the array). raw() is every byte.
+  std::string value() const requires std::is_same_v<T, char> {
+    std::string s = raw();
+    return s.substr(0, s.find('\0'));
+  }
+  void set_value(std::string_view s) requires std::is_same_v<T, char> {
+    const std::size_t n = size();
+    if (s.size() > n) {
+      throw ValueError("mp::Array<char>::set_value: a string of " + std::to_string(s.size()) +
+                       " bytes does not fit an array of " + std::to_string(n) +
+                       " (byte string too long); create a larger array");
+    }
+    std::vector<char> bytes(s.begin(), s.end());
+    if (bytes.size() < n) bytes.push_back('\0');
+    set_slice(0, bytes);
+  }
+  std::string raw() const requires std::is_same_v<T, char> {
+    const auto v = to_vector();
+    return std::string(v.begin(), v.end());
+  }
+
   Iterator begin() const { return Iterator(std::make_shared<const std::vector<T>>(to_vector())); }
   std::default_sentinel_t end() const { return {}; }
 
@@ -176,6 +205,13 @@ Array<T> RawArray(const std::vector<T>& values) {
 template <class T>
 Array<T> RawArray(std::size_t n) {
   return Array<T>(n, no_lock);
+}
+
+// Python's sharedctypes.copy(arr): a new shared array, without a lock, holding what `a` holds now
+// (one read, then one write). Changing either afterwards leaves the other as it is.
+template <class T>
+Array<T> copy(const Array<T>& a) {
+  return Array<T>(a.to_vector(), no_lock);
 }
 
 }  // namespace lithops::multiprocessing

@@ -5,22 +5,30 @@
 //   mp::Value<int> y(0, counter.get_lock());   // Value('i', 0, lock=<that lock>)
 //   counter += 1;                              // one atomic INCRBY, no lock needed
 //   { std::lock_guard g(counter.get_lock()); counter.set(counter.value() * 2); }
+//   mp::Value<int> snapshot = mp::copy(counter);  // sharedctypes.copy: a new, independent value
 //
-// T is an arithmetic type (bool, char, integers, floating point) or std::string. C++ types
-// replace Python's typecodes, so an invalid typecode (Python's TypeError, VA-04) is a
+// T is an arithmetic type (bool, char, integers, floating point), std::string, or a struct
+// described with BOOST_DESCRIBE_STRUCT (Python's ctypes Structure; see value_struct.hpp). C++
+// types replace Python's typecodes, so an invalid typecode (Python's TypeError, VA-04) is a
 // compile-time error here. A handle like every shared object: copy it, pass it to a Process or
 // Pool task, send it through a Queue; a handle attached as a Value of another T raises
 // mp::TypeError.
 //
 // Atomicity: value(), set(), exchange() and the arithmetic helpers (fetch_add, fetch_sub, +=, -=,
-// ++, --) are each one Redis command executed atomically on the server (the helpers pipeline the
-// key's EXPIRE behind it), in one round trip, and do not take the lock. Integers are added with
-// INCRBY on a 64-bit signed server value (read back converted to T, wrapping like a C cast);
-// floating point with INCRBYFLOAT (long double on the server). Read-modify-write sequences of
-// several calls need get_lock().
+// ++, --) are each one Redis command executed atomically on the server, in one round trip, and
+// do not take the lock. Integers are added with INCRBY on a 64-bit signed server value (read back
+// converted to T, wrapping like a C cast); floating point with INCRBYFLOAT (long double on the
+// server). Read-modify-write sequences of several calls need get_lock().
+//
+// Expiry: set() and exchange() write the key with REDIS_EXPIRY_TIME. INCRBY keeps a key's TTL, so
+// an increment sends its EXPIRE along (pipelined, same round trip) only when the handle has not
+// refreshed the key for a tenth of REDIS_EXPIRY_TIME; a key written without pause never expires,
+// and one left alone expires 0.9 to 1 REDIS_EXPIRY_TIME after its last write.
 //
 // Every call raises mp::OSError if the store is unreachable and mp::ValueError if the value's key
-// is gone (deleted by its owner, or expired after REDIS_EXPIRY_TIME without writes).
+// is gone (deleted by its owner, or expired after REDIS_EXPIRY_TIME without writes); an increment
+// of a gone key cannot tell it from a value of 0 and starts it again from the delta (with its
+// expiry, so nothing outlives REDIS_EXPIRY_TIME).
 #pragma once
 
 #include <charconv>
@@ -30,8 +38,13 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 
+#include <boost/describe/members.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/json/value_from.hpp>
 #include <boost/json/value_to.hpp>
 
 #include "lithops/multiprocessing/errors.hpp"
@@ -48,16 +61,30 @@ namespace detail {
 template <class T>
 inline constexpr bool is_shared_scalar = std::is_arithmetic_v<T> || std::is_same_v<T, std::string>;
 
-// How a T is spelled in Redis (text, so INCRBY/INCRBYFLOAT work on it) and in handles.
+// A struct described with BOOST_DESCRIBE_STRUCT: Value<T> stores it as a hash, Array<T> each
+// element as JSON text.
+template <class T>
+inline constexpr bool is_described_struct =
+    std::is_class_v<T>&& boost::describe::has_describe_members<T>::value;
+
+// How a T is spelled in Redis and in handles: arithmetic types and strings as text (so
+// INCRBY / INCRBYFLOAT work on them), anything else (described structs, containers) as JSON.
 template <class T>
 struct Codec {
   static std::string type_name() {
-    if constexpr (std::is_same_v<T, std::string>) return "str";
-    if constexpr (std::is_same_v<T, bool>) return "bool";
-    if constexpr (std::is_same_v<T, char>) return "char";
-    if constexpr (std::is_floating_point_v<T>) return "f" + std::to_string(sizeof(T) * 8);
-    if constexpr (std::is_integral_v<T>) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      return "str";
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return "bool";
+    } else if constexpr (std::is_same_v<T, char>) {
+      return "char";
+    } else if constexpr (std::is_floating_point_v<T>) {
+      return "f" + std::to_string(sizeof(T) * 8);
+    } else if constexpr (std::is_integral_v<T>) {
       return (std::is_signed_v<T> ? "i" : "u") + std::to_string(sizeof(T) * 8);
+    } else {
+      // Workers run the same executable, so the mangled name is the same on both ends.
+      return std::string("struct:") + typeid(T).name();
     }
   }
   static std::string encode(const T& v) {
@@ -67,10 +94,12 @@ struct Codec {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.17Lg", static_cast<long double>(v));
       return buf;
-    } else if constexpr (std::is_signed_v<T>) {
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
       return std::to_string(static_cast<long long>(v));
-    } else {
+    } else if constexpr (std::is_integral_v<T>) {
       return std::to_string(static_cast<unsigned long long>(v));
+    } else {
+      return boost::json::serialize(boost::json::value_from(v));
     }
   }
   static T decode(const std::string& s) {
@@ -80,12 +109,14 @@ struct Codec {
       return static_cast<T>(std::strtold(s.c_str(), nullptr));
     } else if constexpr (std::is_same_v<T, bool>) {
       return s != "0";
-    } else if constexpr (std::is_signed_v<T>) {
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
       return static_cast<T>(std::strtoll(s.c_str(), nullptr, 10));
-    } else {
+    } else if constexpr (std::is_integral_v<T>) {
       // INCRBY may have taken an unsigned value below zero: reinterpret, as a C cast would.
       if (!s.empty() && s[0] == '-') return static_cast<T>(std::strtoll(s.c_str(), nullptr, 10));
       return static_cast<T>(std::strtoull(s.c_str(), nullptr, 10));
+    } else {
+      return boost::json::value_to<T>(boost::json::parse(s));
     }
   }
 };
@@ -108,8 +139,8 @@ std::optional<RLock> lock_of(const ObjectRef& ref);
 template <class T>
 class Value {
   static_assert(detail::is_shared_scalar<T>,
-                "mp::Value<T>: T must be an arithmetic type or std::string (this replaces "
-                "Python's 'bad typecode' TypeError)");
+                "mp::Value<T>: T must be an arithmetic type, std::string or a struct described "
+                "with BOOST_DESCRIBE_STRUCT (this replaces Python's 'bad typecode' TypeError)");
   static constexpr bool kArithmetic = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
 
  public:
@@ -188,4 +219,19 @@ Value<T> RawValue(const T& v) {
   return Value<T>(v, no_lock);
 }
 
+// Python's sharedctypes.copy(obj): a new shared value, without a lock, holding what `v` holds now
+// (one read, then one write). Changing either afterwards leaves the other as it is.
+template <class T>
+Value<T> copy(const Value<T>& v) {
+  return Value<T>(v.value(), no_lock);
+}
+// The same for a plain value or struct: a new shared RawValue initialised from it.
+template <class T>
+requires detail::is_shared_scalar<T> || detail::is_described_struct<T> Value<T> copy(const T& v) {
+  return Value<T>(v, no_lock);
+}
+
 }  // namespace lithops::multiprocessing
+
+// Value<S> for described structs (a partial specialisation of Value).
+#include "lithops/multiprocessing/value_struct.hpp"  // IWYU pragma: export
