@@ -22,4 +22,9 @@ inline std::string float_text(long double v) {
 // The replies of a pipeline, with the first error reply (if any) thrown as mp::OSError.
 void check_replies(const std::vector<sdk::Reply>& replies);
 
+// SM-10: at the end of a driver's session, unlinks the tracked SharedMemory blocks nobody
+// unlinked, with a leak warning on stderr (shared_memory.cpp; called by Runtime::stop()). A
+// no-op (no round trip) unless this process tracked a block or `workers_ran` (they may have).
+void shm_session_end(Runtime& rt, bool workers_ran);
+
 }  // namespace lithops::multiprocessing::detail

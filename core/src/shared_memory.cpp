@@ -73,6 +73,44 @@ return 1
 
 std::string meta_key(const std::string& name) { return "lithops:shm:{" + name + "}"; }
 
+// SM-10: the session's record of tracked blocks (Python's resource tracker).
+std::string tracked_key() { return Runtime::get().prefix() + "shm:tracked"; }
+
+std::atomic<bool> g_tracked{false};  // this process tracked a block
+
+void track_block(const std::string& name) {
+  g_tracked = true;
+  auto& s = proxy_store();
+  const std::string key = tracked_key();
+  const std::vector<sdk::Command> cmds{{"SADD", key, name}, {"EXPIRE", key, s.expiry_text()}};
+  check_replies(s.pipeline(cmds));
+}
+
+void untrack_block(const std::string& name) { proxy_store().run({"SREM", tracked_key(), name}); }
+
+}  // namespace
+
+void shm_session_end(Runtime& rt, bool workers_ran) {
+  if (!g_tracked && !workers_ran) return;
+  const std::string key = rt.prefix() + "shm:tracked";
+  auto names = rt.store().run({"SMEMBERS", key});
+  std::vector<std::string> leaked;
+  for (const auto& n : names.elements) {
+    const std::string meta = meta_key(n.str);
+    if (rt.store().eval(kUnlink, {meta}, {}).integer == 1) leaked.push_back(n.str);
+  }
+  rt.store().run({"DEL", key});
+  if (leaked.empty()) return;
+  std::string list;
+  for (const auto& n : leaked) list += (list.empty() ? "'" : ", '") + n + "'";
+  std::fprintf(stderr,
+               "lithops: resource_tracker: There appear to be %zu leaked shared_memory objects to "
+               "clean up at shutdown: [%s]\n",
+               leaked.size(), list.c_str());
+}
+
+namespace {
+
 void check_name(const std::string& name) {
   if (name.empty()) throw ValueError("a SharedMemory name is required to attach");
   if (name.find('\0') != std::string::npos) throw ValueError("embedded null character in name");
@@ -157,7 +195,8 @@ struct ShmState {
 
 using detail::ShmState;
 
-SharedMemory::SharedMemory(std::optional<std::string> name, bool create, std::int64_t size)
+SharedMemory::SharedMemory(std::optional<std::string> name, bool create, std::int64_t size,
+                           bool track)
     : s_(std::make_shared<ShmState>()) {
   if (name) detail::check_name(*name);
   if (create) {
@@ -176,6 +215,7 @@ SharedMemory::SharedMemory(std::optional<std::string> name, bool create, std::in
     s_->chunk = chunk;
   }
   s_->meta = detail::meta_key(s_->name);
+  if (track) detail::track_block(s_->name);
 }
 
 const std::string& SharedMemory::name() const { return s_->name; }
@@ -305,6 +345,7 @@ void SharedMemory::unlink() {
   if (detail::proxy_store().eval(detail::kUnlink, {meta}, {}).integer == 0) {
     throw FileNotFoundError("[Errno 2] No such file or directory: '" + s_->name + "'");
   }
+  detail::untrack_block(s_->name);
 }
 
 std::string SharedMemory::repr() const {

@@ -1,6 +1,9 @@
 #include "lithops/multiprocessing/shared_object.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 
 #include <boost/json.hpp>
 
@@ -10,6 +13,75 @@
 namespace lithops::multiprocessing::detail {
 namespace json = boost::json;
 
+namespace {
+
+// The registry of a manager (base key R, one hash tag):
+//   R:refs  HASH  group -> number of references (live handle groups in any process + serialised
+//                 copies); a group is the objects created by one Manager call (a Value and its
+//                 Lock), named by the first one's base key
+//   R:keys  HASH  group -> every key of its objects, '\n'-joined
+// The scripts touch the objects' keys too (not declared in KEYS: a single Redis server, not a
+// cluster, as the rest of the manager).
+
+// KEYS: refs, keys. ARGV: ttl, group, count, keys. Registers a new group.
+const Script kRegister{R"lua(
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return 1
+)lua"};
+
+// KEYS: refs, keys. ARGV: ttl, group. One more reference, unless the group is gone.
+const Script kAddRef{R"lua(
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+)lua"};
+
+// KEYS: refs, keys. ARGV: group. One reference less; at zero the group's keys are deleted, and
+// the references held by handles stored in them (a container's items) are released in turn.
+const Script kRelease{R"lua(
+local refs, index = KEYS[1], KEYS[2]
+local work, freed = {ARGV[1]}, 0
+while #work > 0 do
+  local g = table.remove(work)
+  if redis.call('HEXISTS', refs, g) == 1 and redis.call('HINCRBY', refs, g, -1) <= 0 then
+    local ks = redis.call('HGET', index, g) or ''
+    redis.call('HDEL', refs, g)
+    redis.call('HDEL', index, g)
+    freed = freed + 1
+    for k in string.gmatch(ks, '[^\n]+') do
+      local t = redis.call('TYPE', k).ok
+      local items = {}
+      if t == 'hash' then items = redis.call('HVALS', k)
+      elseif t == 'list' then items = redis.call('LRANGE', k, 0, -1)
+      elseif t == 'set' then items = redis.call('SMEMBERS', k) end
+      for _, v in ipairs(items) do
+        if string.find(v, '"grp":"', 1, true) then
+          for n in string.gmatch(v, '"grp":"(.-)"') do table.insert(work, n) end
+        end
+      end
+      redis.call('DEL', k)
+    end
+  end
+end
+return freed
+)lua"};
+
+// KEYS: refs, keys. Deletes every registered key and the registry.
+const Script kDestroyAll{R"lua(
+local n = 0
+for _, ks in ipairs(redis.call('HVALS', KEYS[2])) do
+  for k in string.gmatch(ks, '[^\n]+') do n = n + redis.call('DEL', k) end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return n
+)lua"};
+
+}  // namespace
+
 struct ObjectState {
   std::string kind;
   std::string key;
@@ -18,6 +90,10 @@ struct ObjectState {
   std::vector<std::string> keys;  // keys to delete when the owner lets go
   std::mutex mutex;
   bool destroyed = false;
+  // steady_clock nanoseconds of this handle's last expiry refresh (expiry_refresh_due).
+  std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
+  std::string registry;  // a manager's registry base key, or empty
+  std::string group;     // the object's group in it
 
   void destroy() {
     std::vector<std::string> doomed;
@@ -40,19 +116,42 @@ struct ObjectState {
     }
   }
 
+  // This handle group's reference to a manager object ends.
+  void release() noexcept {
+    Runtime* rt = Runtime::current();
+    if (!rt) return;  // the session is gone; the keys expire
+    try {
+      const std::string refs = registry + ":refs", index = registry + ":keys";
+      rt->store().eval(kRelease, {refs, index}, {group});
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lithops: could not release %s (it is deleted at shutdown): %s\n",
+                   key.c_str(), e.what());
+    }
+  }
+
   ~ObjectState() {
-    if (owner) destroy();
+    if (owner) {
+      destroy();
+    } else if (!registry.empty()) {
+      release();
+    }
   }
 };
 
 struct ScopeState {
   mutable std::mutex mutex;
-  std::vector<std::shared_ptr<ObjectState>> objects;
+  std::string registry;
 };
 
 namespace {
-// The scope that owns what this thread creates now (ObjectScope::Enter), if any.
-thread_local ScopeState* current_scope = nullptr;
+// The guard whose scope owns what this thread creates now (ObjectScope::Enter), if any.
+thread_local ObjectScope::Enter* current_scope = nullptr;
+
+void add_ref(const std::string& registry, const std::string& group) {
+  auto& store = Runtime::get().store();
+  const std::string refs = registry + ":refs", index = registry + ":keys";
+  store.eval(kAddRef, {refs, index}, {store.expiry_text(), group});
+}
 }  // namespace
 
 ObjectRef ObjectRef::create(std::string_view kind) {
@@ -62,9 +161,14 @@ ObjectRef ObjectRef::create(std::string_view kind) {
   ref.state_->kind = kind;
   ref.state_->key = rt.prefix() + "{" + std::string(kind) + ":" + rt.new_id() + "}";
   if (current_scope) {
-    // The scope deletes it; the handles' lifetime does not matter.
-    std::lock_guard lock(current_scope->mutex);
-    current_scope->objects.push_back(ref.state_);
+    // Registered (with a count of one for this handle group) when the Enter guard ends.
+    {
+      std::lock_guard lock(current_scope->scope_->mutex);
+      ref.state_->registry = current_scope->scope_->registry;
+    }
+    if (ref.state_->registry.empty()) throw ProcessError("the Manager is not started");
+    ref.state_->group = ref.state_->key;
+    current_scope->pending_.push_back(ref.state_);
   } else {
     ref.state_->owner = true;
   }
@@ -87,6 +191,14 @@ ObjectRef ObjectRef::attach(const json::value& handle, std::string_view expected
   ref.state_->kind = expected_kind;
   ref.state_->key = o->at("key").as_string();
   if (auto* p = o->if_contains("props"); p && p->is_object()) ref.state_->props = p->as_object();
+  const json::value* mgr = o->if_contains("mgr");
+  const json::value* grp = o->if_contains("grp");
+  if (mgr && grp && mgr->is_string() && grp->is_string()) {
+    // A manager object: this handle group holds a reference until it goes.
+    add_ref(std::string(mgr->as_string()), std::string(grp->as_string()));
+    ref.state_->registry = mgr->as_string();
+    ref.state_->group = grp->as_string();
+  }
   return ref;
 }
 
@@ -102,59 +214,117 @@ void ObjectRef::own_key(std::string key) {
 const json::object& ObjectRef::properties() const { return state_->props; }
 json::object& ObjectRef::properties() { return state_->props; }
 json::value ObjectRef::to_json() const {
-  return json::object{{"$lithops", state_->kind}, {"key", state_->key}, {"props", state_->props}};
+  json::object out{{"$lithops", state_->kind}, {"key", state_->key}, {"props", state_->props}};
+  if (!state_->registry.empty()) {
+    out["mgr"] = state_->registry;
+    out["grp"] = state_->group;
+    // A serialised copy is a reference of its own (it may outlive every handle: an item of a
+    // container, a Process argument), except a part embedded while a manager creates a
+    // composite: the composite's handles hold the part.
+    if (!current_scope) add_ref(state_->registry, state_->group);
+  }
+  return out;
 }
 bool ObjectRef::owner() const { return state_->owner; }
+bool ObjectRef::expiry_refresh_due(std::chrono::seconds interval) const {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  const std::int64_t step = std::chrono::nanoseconds(interval).count();
+  std::int64_t last = state_->refreshed_ns.load(std::memory_order_relaxed);
+  // One caller per interval wins; the others skip (a lost race only means a refresh is shared).
+  while (last == std::numeric_limits<std::int64_t>::min() || now - last >= step) {
+    if (state_->refreshed_ns.compare_exchange_weak(last, now, std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
 void ObjectRef::destroy() { state_->destroy(); }
 
 ObjectScope::ObjectScope() : state_(std::make_shared<ScopeState>()) {}
 
-ObjectScope::Enter::Enter(const ObjectScope& scope) : previous_(current_scope) {
-  current_scope = scope.state_.get();
+void ObjectScope::bind(std::string registry) {
+  std::lock_guard lock(state_->mutex);
+  state_->registry = std::move(registry);
 }
-ObjectScope::Enter::~Enter() { current_scope = previous_; }
+
+std::string ObjectScope::registry() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->registry;
+}
+
+ObjectScope::Enter::Enter(const ObjectScope& scope)
+    : previous_(current_scope), scope_(scope.state_.get()) {
+  current_scope = this;
+}
+
+ObjectScope::Enter::~Enter() {
+  current_scope = previous_;
+  // Register what was created: one group, counted once per handle group still alive.
+  std::vector<std::shared_ptr<ObjectState>> alive;
+  for (auto& w : pending_) {
+    if (auto s = w.lock()) alive.push_back(std::move(s));
+  }
+  std::string registry;
+  {
+    std::lock_guard lock(scope_->mutex);
+    registry = scope_->registry;
+  }
+  if (alive.empty()) return;
+  const std::string group = alive.front()->key;
+  std::string keys;
+  for (auto& s : alive) {
+    std::lock_guard lock(s->mutex);
+    s->group = group;
+    keys += s->key + "\n";
+    for (const auto& k : s->keys) keys += k + "\n";
+  }
+  try {
+    auto& store = Runtime::get().store();
+    const std::string refs = registry + ":refs", index = registry + ":keys";
+    const std::string count = std::to_string(alive.size());
+    store.eval(kRegister, {refs, index}, {store.expiry_text(), group, count, keys});
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lithops: could not register %s with its manager (it will expire): %s\n",
+                 group.c_str(), e.what());
+  }
+}
 
 void ObjectScope::destroy_all() {
-  std::vector<std::shared_ptr<ObjectState>> doomed;
+  std::string registry;
   {
     std::lock_guard lock(state_->mutex);
-    doomed.swap(state_->objects);
-  }
-  if (doomed.empty()) return;
-  std::vector<std::string> keys;
-  for (auto& o : doomed) {
-    std::lock_guard lock(o->mutex);
-    if (o->destroyed) continue;
-    o->destroyed = true;
-    keys.push_back(o->key);
-    for (auto& k : o->keys) keys.push_back(std::move(k));
-    o->keys.clear();
+    registry = state_->registry;
   }
   Runtime* rt = Runtime::current();
-  if (!rt || keys.empty()) return;
-  // One DEL for all of them (Manager shutdown is one round trip whatever it created).
-  std::vector<std::string_view> args{"DEL"};
-  for (const auto& k : keys) args.push_back(k);
+  if (!rt || registry.empty()) return;
   try {
-    rt->store().run(args);
+    const std::string refs = registry + ":refs", index = registry + ":keys";
+    rt->store().eval(kDestroyAll, {refs, index}, {});
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "lithops: could not delete %zu keys of a scope (they will expire): %s\n",
-                 keys.size(), e.what());
+    std::fprintf(stderr, "lithops: could not delete the objects of %s (they will expire): %s\n",
+                 registry.c_str(), e.what());
   }
 }
 
 std::size_t ObjectScope::size() const {
-  std::lock_guard lock(state_->mutex);
-  return state_->objects.size();
+  const std::string registry = this->registry();
+  if (registry.empty()) return 0;
+  return static_cast<std::size_t>(Runtime::get().store().run({"HLEN", registry + ":refs"}).integer);
 }
 
 std::vector<std::string> ObjectScope::keys() const {
-  std::lock_guard lock(state_->mutex);
+  const std::string registry = this->registry();
   std::vector<std::string> out;
-  for (const auto& o : state_->objects) {
-    std::lock_guard inner(o->mutex);
-    out.push_back(o->key);
-    out.insert(out.end(), o->keys.begin(), o->keys.end());
+  if (registry.empty()) return out;
+  auto r = Runtime::get().store().run({"HVALS", registry + ":keys"});
+  for (const auto& e : r.elements) {
+    std::size_t b = 0;
+    for (std::size_t i = e.str.find('\n'); i != std::string::npos; i = e.str.find('\n', b)) {
+      out.push_back(e.str.substr(b, i - b));
+      b = i + 1;
+    }
   }
   return out;
 }

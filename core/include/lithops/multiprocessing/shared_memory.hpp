@@ -10,8 +10,9 @@
 // keys live under `lithops:shm:{<name>}`, outside the session namespace, so another driver on the
 // same Redis can attach by name. It lives until unlink() (a Manager-made one: until the manager
 // shuts down), but it also expires REDIS_EXPIRY_TIME after the last access through any handle, so
-// a crashed program does not leak it forever (Python's resource tracker, SM-09). close() only
-// ends this handle's use.
+// a crashed program does not leak it forever (Python's resource tracker, SM-09), and a tracked
+// block (the default) is unlinked when the session that created or attached it ends without
+// unlinking it (SM-10, see the constructor). close() only ends this handle's use.
 //
 // Storage: the block is cut into 1 MiB chunks, one Redis string each, created on first write (an
 // unwritten chunk reads as zeros). read()/write() of a range touch only the chunks it covers, all
@@ -45,11 +46,16 @@ struct ShmListState;
 
 class SharedMemory {
  public:
-  // Python's SharedMemory(name=None, create=False, size=0). create: a new block of `size` > 0
-  // bytes (mp::ValueError otherwise) named `name`, or a fresh random "psm_..." name when
-  // std::nullopt (retrying on a clash, SM-03). Attach (create false): `size` is ignored, the
+  // Python's SharedMemory(name=None, create=False, size=0, *, track=True). create: a new block
+  // of `size` > 0 bytes (mp::ValueError otherwise) named `name`, or a fresh random "psm_..." name
+  // when std::nullopt (retrying on a clash, SM-03). Attach (create false): `size` is ignored, the
   // block's own size is used; a name is required.
-  SharedMemory(std::optional<std::string> name, bool create = false, std::int64_t size = 0);
+  // track (SM-10): the session (this driver and its workers: Python's resource tracker) records
+  // the name, and when the driver's session ends it unlinks every recorded block nobody unlinked,
+  // with a "leaked shared_memory objects" warning on stderr. track=false leaves the block alone
+  // (attach with it from a program that must not end the block's life).
+  SharedMemory(std::optional<std::string> name, bool create = false, std::int64_t size = 0,
+               bool track = true);
   // A new block of `size` bytes with a generated name.
   explicit SharedMemory(std::int64_t size) : SharedMemory(std::nullopt, true, size) {}
 

@@ -8,10 +8,15 @@
 // `lithops clean` removes what is left).
 //
 // An ObjectScope (the Manager's) can take ownership instead: objects created on a thread while
-// one of its ObjectScope::Enter guards lives belong to the scope, not to their handles, and are
-// deleted when the scope is destroyed (destroy_all()), whatever handles remain.
+// one of its ObjectScope::Enter guards lives belong to the scope's registry in Redis, not to
+// their handles. They are reference-counted there: every live handle group in any process (the
+// creator's, each attach) and every serialised copy (a handle passed to a Process, stored in a
+// container, put on a Queue) holds one reference; the object's keys are deleted when the count
+// reaches zero, and deleting a container releases the references its items hold (docs/manager.md,
+// MG-17). destroy_all() deletes everything the registry still holds.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +53,11 @@ class ObjectRef {
   boost::json::value to_json() const;
 
   bool owner() const;
+  // For writes that are one native command which keeps a key's TTL (INCRBY, HINCRBY): true at
+  // most once per `interval` for this handle and its copies (the first call on a handle
+  // included), and then the caller pipelines the EXPIRE with its write. Lets the hot path be a
+  // single command while a key written without pause still never expires.
+  bool expiry_refresh_due(std::chrono::seconds interval) const;
   // Deletes the object's keys now (also what the owner's last handle does).
   void destroy();
 
@@ -57,14 +67,20 @@ class ObjectRef {
 
 struct ScopeState;
 
-// Owner of every object created (by ObjectRef::create) on a thread while an Enter guard of the
-// scope lives on that thread. Thread-safe. Copies share one scope.
+// The registry of a Manager: objects created on a thread while an Enter guard of the scope lives
+// on that thread are registered in Redis under `registry` (see above). Thread-safe. Copies share
+// one scope.
 class ObjectScope {
  public:
   ObjectScope();
 
-  // RAII: makes `scope` the owner of objects this thread creates until the guard ends. Guards
-  // nest (the innermost wins).
+  // The registry's base key (the manager's); objects can be created only once it is bound.
+  void bind(std::string registry);
+  std::string registry() const;
+
+  // RAII: makes `scope` the owner of objects this thread creates until the guard ends; the guard's
+  // end registers them (one round trip). Guards nest (the innermost wins). Handles serialised
+  // while a guard lives (a composite embedding its parts) do not count as references.
   class Enter {
    public:
     explicit Enter(const ObjectScope& scope);
@@ -73,16 +89,19 @@ class ObjectScope {
     Enter& operator=(const Enter&) = delete;
 
    private:
-    ScopeState* previous_;
+    friend class ObjectRef;
+    Enter* previous_;
+    ScopeState* scope_;
+    std::vector<std::weak_ptr<ObjectState>> pending_;  // created under this guard
   };
 
-  // Deletes the keys of every object the scope owns (one DEL round trip) and forgets them.
+  // Deletes the keys of every object the registry holds (one round trip) and the registry.
   // Handles still held stay valid as values but name deleted keys. Idempotent; store errors are
   // reported on stderr (the keys then expire).
   void destroy_all();
-  // Number of live objects owned.
+  // Number of live objects in the registry (one round trip).
   std::size_t size() const;
-  // Every key the owned objects declared (base keys and own_key() keys), for diagnostics/tests.
+  // Every key of the live objects, for diagnostics/tests (one round trip).
   std::vector<std::string> keys() const;
 
  private:
