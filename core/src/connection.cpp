@@ -13,6 +13,7 @@
 #include "lithops/multiprocessing/pipe.hpp"
 #include "lithops/sdk/errors.hpp"
 #include "pipe_internal.hpp"
+#include "sentinel_internal.hpp"
 
 namespace lithops::multiprocessing {
 namespace json = boost::json;
@@ -192,31 +193,57 @@ bool wait_one(detail::ConnectionState& s, std::optional<Clock::time_point> deadl
     if (deadline && Clock::now() >= *deadline) return false;
   }
 }
-}  // namespace
 
-std::vector<Connection*> wait(std::span<Connection* const> object_list, detail::Timeout timeout) {
+// One object of a wait(): a connection's state or a process sentinel.
+struct Item {
+  const WaitObject* object = nullptr;
+  detail::ConnectionState* connection = nullptr;
+  std::shared_ptr<detail::SentinelState> sentinel;
+};
+
+std::vector<Item> resolve(std::span<const WaitObject> object_list) {
   if (object_list.size() > kMaxWaitObjects) {
     throw ValueError("connection::wait: at most " + std::to_string(kMaxWaitObjects) +
-                     " connections at once (one waiting thread each), got " +
+                     " objects at once (one waiting thread each), got " +
                      std::to_string(object_list.size()));
   }
-  std::vector<detail::ConnectionState*> states;
-  for (Connection* c : object_list) {
-    if (!c) throw ValueError("connection::wait: null Connection pointer");
-    auto& s = checked(detail::ConnectionAccess::state(*c));
-    if (!s.readable) throw OSError("connection::wait: connection is write-only");
-    states.push_back(&s);
+  std::vector<Item> items;
+  for (const WaitObject& o : object_list) {
+    Item item;
+    item.object = &o;
+    if (auto number = o.sentinel()) {
+      item.sentinel = detail::find_sentinel(*number);
+      if (!item.sentinel) {
+        throw ValueError("connection::wait: " + std::to_string(*number) +
+                         " is not the sentinel of a Process started in this process (use "
+                         "Process::sentinel() after start())");
+      }
+    } else {
+      if (!o.connection()) throw ValueError("connection::wait: null Connection pointer");
+      auto& s = checked(detail::ConnectionAccess::state(*o.connection()));
+      if (!s.readable) throw OSError("connection::wait: connection is write-only");
+      item.connection = &s;
+    }
+    items.push_back(std::move(item));
   }
+  return items;
+}
+}  // namespace
+
+std::vector<WaitObject> wait(std::span<const WaitObject> object_list, detail::Timeout timeout) {
+  auto items = resolve(object_list);
   // Whatever is ready now, without waiting (Python returns every ready object).
   auto collect = [&] {
-    std::vector<Connection*> ready;
-    for (Connection* c : object_list) {
-      if (c->poll()) ready.push_back(c);
+    std::vector<WaitObject> ready;
+    for (const Item& item : items) {
+      const bool now = item.connection ? item.object->connection()->poll()
+                                       : detail::sentinel_ready(*item.sentinel);
+      if (now) ready.push_back(*item.object);
     }
     return ready;
   };
   auto ready = collect();
-  if (!ready.empty() || object_list.empty() || (timeout && *timeout <= detail::Duration::zero())) {
+  if (!ready.empty() || items.empty() || (timeout && *timeout <= detail::Duration::zero())) {
     return ready;
   }
   std::optional<Clock::time_point> deadline;
@@ -225,7 +252,7 @@ std::vector<Connection*> wait(std::span<Connection* const> object_list, detail::
   Waiters w;
   std::stop_source stop;
   std::vector<std::thread> threads;
-  threads.reserve(states.size());
+  threads.reserve(items.size());
   auto finish = [&](bool is_ready, std::exception_ptr error) {
     std::lock_guard lock(w.mutex);
     ++w.finished;
@@ -234,10 +261,12 @@ std::vector<Connection*> wait(std::span<Connection* const> object_list, detail::
     w.cv.notify_all();
   };
   try {
-    for (auto* s : states) {
-      threads.emplace_back([&, s, token = stop.get_token()] {
+    for (Item& item : items) {
+      threads.emplace_back([&, item = &item, token = stop.get_token()] {
         try {
-          finish(wait_one(*s, deadline, token), nullptr);
+          finish(item->connection ? wait_one(*item->connection, deadline, token)
+                                  : detail::wait_sentinel(*item->sentinel, deadline, token),
+                 nullptr);
         } catch (...) {
           finish(false, std::current_exception());
         }
@@ -256,6 +285,15 @@ std::vector<Connection*> wait(std::span<Connection* const> object_list, detail::
   for (auto& t : threads) t.join();
   if (w.error) std::rethrow_exception(w.error);
   return collect();
+}
+
+std::vector<Connection*> wait(std::span<Connection* const> object_list, detail::Timeout timeout) {
+  std::vector<WaitObject> objects(object_list.begin(), object_list.end());
+  std::vector<Connection*> ready;
+  for (const WaitObject& o : wait(std::span<const WaitObject>(objects), timeout)) {
+    ready.push_back(o.connection());
+  }
+  return ready;
 }
 
 std::vector<Connection*> wait(std::span<Connection> object_list, detail::Timeout timeout) {

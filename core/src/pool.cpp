@@ -103,6 +103,41 @@ void throw_type_mismatch(const char* type, const char* what) {
   throw TypeError("a result does not convert to " + boost::core::demangle(type) + ": " + what);
 }
 
+namespace {
+// Every Pool made, for terminate_live_pools(). Weak: a pool may end in any thread at any time
+// (an imap stream may hold the last reference); the lock only guards the list.
+std::mutex g_pools_mutex;
+std::vector<std::weak_ptr<PoolCore>>& live_pools() {
+  static auto* pools = new std::vector<std::weak_ptr<PoolCore>>();  // leaked: used at exit
+  return *pools;
+}
+}  // namespace
+
+void register_pool(const std::shared_ptr<PoolCore>& pool) {
+  std::lock_guard lock(g_pools_mutex);
+  std::erase_if(live_pools(), [](const auto& w) { return w.expired(); });
+  live_pools().push_back(pool);
+}
+
+void terminate_live_pools() {
+  std::vector<std::weak_ptr<PoolCore>> pools;
+  {
+    std::lock_guard lock(g_pools_mutex);
+    pools.swap(live_pools());
+  }
+  for (const auto& weak : pools) {
+    auto pool = weak.lock();  // keeps it alive while it terminates
+    if (!pool) continue;
+    try {
+      pool->terminate();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lithops: while terminating a Pool at exit: %s\n", e.what());
+    }
+  }
+}
+
+PoolCore::~PoolCore() { terminate(); }
+
 PoolCore::PoolCore(PoolOptions options)
     : rt_(Runtime::get()), store_(rt_.store()), options_(std::move(options)) {
   processes_ = options_.processes.value_or(0);
@@ -123,16 +158,30 @@ PoolCore::PoolCore(PoolOptions options)
   export_dir_ = parameters().export_execution_details;
   store_.run({"SET", alive_key_, "1", "EX", expiry_});
   collector_ = std::thread([this] { collect(); });
-  std::lock_guard lock(mutex_);
   try {
+    std::lock_guard lock(mutex_);
     for (int i = 0; i < processes_; ++i) spawn_worker();
   } catch (...) {
-    stopping_ = true;
-    push_stops(workers_.size());
-    store_.run({"RPUSH", results_key_, "{\"wake\":true}"});
-    collector_.join();
+    // As CPython (PO-33): the workers already started are stopped and waited for, then the
+    // error that stopped the start propagates.
+    try {
+      terminate();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lithops: while stopping a Pool that failed to start: %s\n", e.what());
+    }
     throw;
   }
+}
+
+bool PoolCore::has_pending_work() {
+  std::lock_guard lock(mutex_);
+  if (state_ == State::kTerminate || joined_) return false;
+  for (const auto& [id, job] : jobs_) {
+    // A finished job may still be listed for a moment after its waiters woke.
+    const auto* j = dynamic_cast<const Job*>(job.get());
+    if (j == nullptr || !job_ready(*j)) return true;
+  }
+  return false;
 }
 
 void PoolCore::spawn_worker() {
@@ -145,13 +194,14 @@ void PoolCore::spawn_worker() {
                     {"initializer", options_.initializer.name},
                     {"initargs", options_.initargs},
                     {"maxtasks", options_.maxtasksperchild.value_or(0)}};
-  json::object payload{{"kind", "pool_worker"},
-                       {"context", rt_.worker_context()},
-                       {"id", id},
-                       {"self", to_json(ProcessInfo{name, std::nullopt, true, id})},
-                       {"parent", to_json(current_process())},
-                       {"env", parameters().env_vars},
-                       {"pool", std::move(pool)}};
+  json::object payload{
+      {"kind", "pool_worker"},
+      {"context", rt_.worker_context()},
+      {"id", id},
+      {"self", to_json(ProcessInfo{name, std::nullopt, true, id, current_process().authkey})},
+      {"parent", to_json(current_process())},
+      {"env", parameters().env_vars},
+      {"pool", std::move(pool)}};
   if (parameters().stream_stdout) payload["stream"] = rt_.output_channel();
   Store* store = &store_;
   const std::string results = results_key_;
@@ -296,6 +346,7 @@ void PoolCore::handle(const json::object& r) {
     {
       std::lock_guard lock(mutex_);
       if (workers_.erase(wid) == 0) return;  // its loss was handled first
+      if (reason_of(r) == "stop") stopped_.push_back(wid);
       if (init_error) {
         broken_ = init_error;
       } else if (reason_of(r) == "maxtasks" &&
@@ -320,7 +371,7 @@ void PoolCore::handle(const json::object& r) {
     auto running = store_.run({"LRANGE", wip, "0", "-1"});
     store_.run({"DEL", wip});
     for (const auto& m : running.elements) {
-      if (m.str == kStopSentinel) continue;
+      if (m.str == kStopSentinel || m.str == kWipMarker) continue;
       auto task = json::parse(m.str).as_object();
       auto jid = task.at("job").to_number<unsigned long long>();
       std::shared_ptr<JobBase> job;
@@ -406,6 +457,14 @@ void PoolCore::join() {
     workers_cv_.wait(lock, [&] { return workers_.empty(); });
     joined_ = true;
   }
+  // A worker reports its exit just before it tells the backend it is free: wait for that too
+  // (briefly), so a Pool or Process started right after join() finds these workers warm.
+  std::vector<std::string> stopped;
+  {
+    std::lock_guard lock(mutex_);
+    stopped.swap(stopped_);
+  }
+  for (const auto& id : stopped) rt_.executor().wait_released(id, std::chrono::seconds(2));
   stop_collector();
   cleanup_keys();
   export_details();
@@ -508,10 +567,21 @@ PoolOptions with_processes(int processes) {
 }
 }  // namespace
 Pool::Pool(int processes) : Pool(with_processes(processes)) {}
-Pool::Pool(PoolOptions options) : core_(std::make_shared<detail::PoolCore>(std::move(options))) {}
+Pool::Pool(PoolOptions options) : core_(std::make_shared<detail::PoolCore>(std::move(options))) {
+  detail::register_pool(core_);
+}
 Pool::Pool(Pool&&) noexcept = default;
 Pool& Pool::operator=(Pool&&) noexcept = default;
-Pool::~Pool() = default;
+Pool::~Pool() {
+  // PO-25: dropping a pool whose tasks have not all completed cancels them; say so (CPython's
+  // ResourceWarning "unclosed running multiprocessing pool"). A pool without pending work ends
+  // quietly: leaving scope is this API's `with Pool() as p:`.
+  if (core_ && core_.use_count() == 1 && core_->has_pending_work()) {
+    std::fprintf(stderr,
+                 "lithops: ResourceWarning: unclosed running multiprocessing pool with pending "
+                 "tasks; terminating it (call close() and join() to wait for them)\n");
+  }
+}
 
 std::shared_ptr<detail::Job> Pool::submit_job(const std::string& function, json::array tasks,
                                               std::size_t chunksize,

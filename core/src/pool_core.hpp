@@ -54,10 +54,16 @@ class Job : public JobBase {
   ErrorCallback on_error;
 };
 
+class PoolCore;
+// Remembers a pool for terminate_live_pools() (process_internal.hpp).
+void register_pool(const std::shared_ptr<PoolCore>& pool);
+
 class PoolCore {
  public:
   explicit PoolCore(PoolOptions options);
-  ~PoolCore() { terminate(); }
+  ~PoolCore();
+  // Whether tasks were submitted and have not all completed (the destructor would cancel them).
+  bool has_pending_work();
 
   std::shared_ptr<Job> submit(const std::string& function, json::array tasks, std::size_t chunksize,
                               std::function<void(const json::array&)> on_success,
@@ -100,6 +106,7 @@ class PoolCore {
   State state_ = State::kRun;
   bool joined_ = false;
   std::map<std::string, WorkerRec> workers_;
+  std::vector<std::string> stopped_;  // workers that exited normally (to wait_released in join)
   std::map<unsigned long long, std::shared_ptr<JobBase>> jobs_;
   unsigned long long next_job_ = 0;
   int worker_counter_ = 0;

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 
 #include <boost/json.hpp>
 
@@ -20,6 +21,11 @@ namespace lithops::multiprocessing::detail {
 namespace json = boost::json;
 
 namespace {
+
+// Makes sure the in-progress list exists (holding the marker) and has the session's expiry.
+constexpr const char* kEnsureWip =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('RPUSH', KEYS[1], ARGV[1]) end "
+    "redis.call('EXPIRE', KEYS[1], ARGV[2]) return 1";
 
 // Runs one chunk and returns its result record: {"job","start","ok":[...]} or {"job","error"}.
 std::string run_chunk(const std::string& message, std::int64_t delivered) {
@@ -55,7 +61,9 @@ void run_pool_worker(const json::object& payload) {
   auto& rt = Runtime::for_worker(payload.at("context").as_object());
   auto self = process_info_from_json(payload.at("self").as_object());
   self.pid = static_cast<long long>(::getpid());
-  set_current_process(self, process_info_from_json(payload.at("parent").as_object()));
+  auto parent = process_info_from_json(payload.at("parent").as_object());
+  self.authkey = parent.authkey;
+  set_current_process(self, std::move(parent));
   apply_env(payload);
 
   const auto& pool = payload.at("pool").as_object();
@@ -73,12 +81,15 @@ void run_pool_worker(const json::object& payload) {
     capture.emplace(rt.store(), std::string(channel->as_string()), self.name);
   }
   auto report_exit = [&](json::object record) {
+    // Threads and atexit handlers its tasks or initializer left end with the worker, as in Python.
+    run_end_of_process();
     capture.reset();
     record["exit"] = id;
-    std::vector<sdk::Command> cmds{{"RPUSH", results, json::serialize(record)},
-                                   {"EXPIRE", results, expiry}};
+    std::vector<sdk::Command> cmds{
+        {"RPUSH", results, json::serialize(record)}, {"EXPIRE", results, expiry}, {"DEL", wip}};
     store.pipeline(cmds);
   };
+  const sdk::Command ensure_wip{"EVAL", kEnsureWip, "1", wip, kWipMarker, expiry};
 
   if (const auto& init = pool.at("initializer").as_string(); !init.empty()) {
     try {
@@ -99,6 +110,10 @@ void run_pool_worker(const json::object& payload) {
       break;
     }
     if (!next) {
+      auto ensured = store.pipeline(std::span(&ensure_wip, 1));
+      if (ensured.at(0).is_error()) {
+        throw OSError("Pool worker could not prepare its task list: " + ensured[0].str);
+      }
       auto r = store.raw().execute(
           std::vector<std::string_view>{"BLMOVE", tasks, wip, "LEFT", "RIGHT", "2"},
           std::chrono::seconds(10));
@@ -109,8 +124,6 @@ void run_pool_worker(const json::object& payload) {
         continue;
       }
       next = std::move(r.str);
-      // BLMOVE made the in-progress list; give it the session's expiry like every other key.
-      store.run({"EXPIRE", wip, expiry});
     }
     std::string message = std::move(*next);
     next.reset();
@@ -121,19 +134,19 @@ void run_pool_worker(const json::object& payload) {
     }
     const std::string record = run_chunk(message, taken);
     ++done;
-    // One round trip: hand in the result, clear the in-progress marker, take the next task.
-    std::vector<sdk::Command> cmds{
-        {"RPUSH", results, record}, {"EXPIRE", results, expiry}, {"LREM", wip, "1", message}};
+    // One round trip: hand in the result, clear the task from the in-progress list, take the
+    // next task (into a list that ensure_wip, first, made sure exists with its expiry).
     const bool more = maxtasks <= 0 || done < maxtasks;
-    if (more) {
-      cmds.push_back({"LMOVE", tasks, wip, "LEFT", "RIGHT"});
-      cmds.push_back({"EXPIRE", wip, expiry});
-    }
+    std::vector<sdk::Command> cmds{ensure_wip,
+                                   {"RPUSH", results, record},
+                                   {"EXPIRE", results, expiry},
+                                   {"LREM", wip, "1", message}};
+    if (more) cmds.push_back({"LMOVE", tasks, wip, "LEFT", "RIGHT"});
     auto replies = store.pipeline(cmds);
     for (const auto& r : replies) {
       if (r.is_error()) throw OSError("Pool worker could not report a result: " + r.str);
     }
-    if (more && replies[3].type == sdk::Reply::Type::kString) next = std::move(replies[3].str);
+    if (more && replies[4].type == sdk::Reply::Type::kString) next = std::move(replies[4].str);
   }
   report_exit({{"reason", reason}});
   if (reason == "maxtasks") {

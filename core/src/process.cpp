@@ -15,6 +15,7 @@
 #include "lithops/multiprocessing/process.hpp"
 #include "process_internal.hpp"
 #include "runtime.hpp"
+#include "sentinel_internal.hpp"
 
 namespace lithops::multiprocessing {
 namespace json = boost::json;
@@ -33,13 +34,15 @@ struct ProcessState {
   std::string result_key;
   std::optional<long long> pid;
   std::optional<int> exitcode;
+  std::shared_ptr<SentinelState> sentinel;  // set by start(); for connection::wait
+  std::atomic<long long> sentinel_number{0};
   InvocationRecord record;  // EXPORT_EXECUTION_DETAILS
 };
 
 namespace {
 
 std::mutex g_identity_mutex;
-ProcessInfo g_self{"MainProcess", static_cast<long long>(::getpid()), false, ""};
+ProcessInfo g_self{"MainProcess", static_cast<long long>(::getpid()), false, "", new_authkey()};
 std::optional<ProcessInfo> g_parent;
 std::atomic<int> g_process_counter{0};
 
@@ -73,7 +76,11 @@ bool wait_exit(ProcessState& s, Timeout timeout) {
   auto record = rt.store().blpop(s.result_key, timeout);
   if (!record) return false;
   parse_exit(s, *record);
+  if (s.sentinel) s.sentinel->ended = true;
   rt.unwatch(s.id);
+  // The worker reported before it told the backend it is free: wait for that too (briefly), so a
+  // Process started right after join() finds this warm worker instead of a cold start.
+  rt.executor().wait_released(s.id, std::chrono::seconds(2));
   rt.sync_output();  // its output is printed before join() returns, as with a local child
   return true;
 }
@@ -97,7 +104,10 @@ void set_current_process(ProcessInfo self, std::optional<ProcessInfo> parent) {
 }
 
 json::object to_json(const ProcessInfo& info) {
-  json::object o{{"name", info.name}, {"daemon", info.daemon}, {"ident", info.ident}};
+  json::object o{{"name", info.name},
+                 {"daemon", info.daemon},
+                 {"ident", info.ident},
+                 {"authkey", info.authkey}};
   if (info.pid) o["pid"] = *info.pid;
   return o;
 }
@@ -108,6 +118,7 @@ ProcessInfo process_info_from_json(const json::object& o) {
   info.daemon = o.at("daemon").as_bool();
   info.ident = o.at("ident").as_string();
   if (auto* p = o.if_contains("pid"); p && p->is_int64()) info.pid = p->as_int64();
+  if (auto* k = o.if_contains("authkey"); k && k->is_string()) info.authkey = k->as_string();
   return info;
 }
 
@@ -158,7 +169,8 @@ void Process::start() {
   json::object payload{{"kind", "process"},
                        {"context", rt.worker_context()},
                        {"id", s.id},
-                       {"self", detail::to_json(ProcessInfo{s.name, std::nullopt, s.daemon, s.id})},
+                       {"self", detail::to_json(ProcessInfo{s.name, std::nullopt, s.daemon, s.id,
+                                                            current_process().authkey})},
                        {"parent", detail::to_json(current_process())},
                        {"function", s.function},
                        {"args", s.args},
@@ -167,12 +179,17 @@ void Process::start() {
   if (detail::parameters().stream_stdout) payload["stream"] = rt.output_channel();
   const std::string key = s.result_key;
   const std::string expiry = rt.store().expiry_text();
+  const std::string ended = detail::ended_key(rt, s.id);
   // The executor outlives no store: it is stopped before the store in Runtime::stop().
   detail::Store* store = &rt.store();
-  rt.watch(s.id, [store, key, expiry](int status, const std::string& reason) {
+  rt.watch(s.id, [store, key, ended, expiry](int status, const std::string& reason) {
     std::vector<sdk::Command> cmds{
         {"RPUSH", key, json::serialize(json::object{{"exitcode", status}, {"reason", reason}})},
-        {"EXPIRE", key, expiry}};
+        {"EXPIRE", key, expiry},
+        {"MULTI"},
+        {"RPUSH", ended, "1"},
+        {"EXPIRE", ended, expiry},
+        {"EXEC"}};
     store->pipeline(cmds);
   });
   s.record.kind = "process";
@@ -188,6 +205,8 @@ void Process::start() {
     throw;
   }
   s.started = true;
+  s.sentinel = std::make_shared<detail::SentinelState>(s.result_key);
+  s.sentinel_number = detail::register_sentinel(s.sentinel);
   s.args = nullptr;  // not needed any more; don't keep large arguments alive
   std::lock_guard children(detail::g_children_mutex);
   detail::g_children.push_back(state_);
@@ -250,7 +269,8 @@ void Process::close() {
   }
   if (s.started) {
     try {
-      detail::Runtime::get().store().run({"DEL", s.result_key});
+      auto& rt = detail::Runtime::get();
+      rt.store().run({"DEL", s.result_key, detail::ended_key(rt, s.id)});
     } catch (const std::exception&) {
       // The key expires on its own; closing must not fail for that.
     }
@@ -268,6 +288,14 @@ void Process::set_daemon(bool daemon) {
 }
 std::optional<long long> Process::pid() const { return state_->pid; }
 const std::string& Process::ident() const { return state_->id; }
+
+long long Process::sentinel() const {
+  // Not under state_->mutex: join() may hold it while it waits.
+  if (state_->closed) throw ValueError("process object is closed");
+  const long long number = state_->sentinel_number;
+  if (number == 0) throw ValueError("process not started (" + state_->name + ")");
+  return number;
+}
 
 ProcessInfo current_process() {
   std::lock_guard lock(detail::g_identity_mutex);
@@ -292,7 +320,7 @@ std::vector<ProcessInfo> active_children() {
       detail::forget_child(c);
       continue;
     }
-    out.push_back(ProcessInfo{c->name, c->pid, c->daemon, c->id});
+    out.push_back(ProcessInfo{c->name, c->pid, c->daemon, c->id, current_process().authkey});
   }
   return out;
 }

@@ -74,4 +74,10 @@ RegisteredFunction find_function(const std::string& name) {
   return it->second;
 }
 
+void throw_encoding_error(const std::type_info& type, const std::exception& error) {
+  const auto* error_type = &typeid(error);
+  throw MaybeEncodingError(boost::core::demangle(error_type->name()) + ": " + error.what(),
+                           "a result of type " + boost::core::demangle(type.name()));
+}
+
 }  // namespace lithops::multiprocessing::detail

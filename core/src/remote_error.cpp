@@ -27,7 +27,7 @@ std::map<std::string, ExceptionFactory>& registry() {
     auto* m = new std::map<std::string, ExceptionFactory>();
     auto add = [m]<class T>(T*) {
       (*m)[boost::core::demangle(typeid(T).name())] = [](const std::string& msg) {
-        return std::make_exception_ptr(T(msg));
+        return nest_current<T>(msg);
       };
     };
     add(static_cast<std::runtime_error*>(nullptr));
@@ -51,6 +51,8 @@ std::map<std::string, ExceptionFactory>& registry() {
     add(static_cast<EOFError*>(nullptr));
     add(static_cast<OSError*>(nullptr));
     add(static_cast<ConfigError*>(nullptr));
+    add(static_cast<RemoteTraceback*>(nullptr));
+    add(static_cast<MaybeEncodingError*>(nullptr));
     return m;
   }();
   return *r;
@@ -82,7 +84,10 @@ ErrorInfo capture_current_exception() {
   } catch (...) {
     info.message = "a non-std::exception of type " + info.type + " was thrown";
   }
-  info.traceback = current_stacktrace();
+  bool at_throw_site = false;
+  info.traceback = current_exception_stacktrace(&at_throw_site);
+  info.traceback.insert(
+      0, at_throw_site ? "C++ stack where it was thrown:\n" : "C++ stack where it was caught:\n");
   return info;
 }
 
@@ -109,7 +114,16 @@ std::exception_ptr make_exception(const ErrorInfo& error) {
     auto it = registry().find(error.type);
     if (it != registry().end()) factory = it->second;
   }
-  if (factory) return factory(error.message);
+  if (factory) {
+    if (error.traceback.empty()) return factory(error.message);
+    // As Python's RemoteTraceback is the __cause__ of the re-raised error: the factory nests the
+    // exception being handled (std::throw_with_nested), so the traceback travels with the type.
+    try {
+      throw RemoteTraceback(error.traceback);
+    } catch (const RemoteTraceback&) {
+      return factory(error.message);
+    }
+  }
   return std::make_exception_ptr(
       RemoteError(error.type, error.message, error.traceback, error.task));
 }

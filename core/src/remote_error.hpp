@@ -27,5 +27,13 @@ std::exception_ptr make_exception(const ErrorInfo& error);
 
 // The stack of the calling thread as text (Boost.Stacktrace).
 std::string current_stacktrace();
+// Call inside a catch block: the stack where the exception being handled was thrown, when this
+// thread recorded it (worker processes, see stacktrace.cpp), else the current stack. Sets
+// *at_throw_site to which one it is.
+std::string current_exception_stacktrace(bool* at_throw_site = nullptr);
+// Turns on throw-site recording for this process (workers only: mp::init()).
+void enable_throw_site_capture();
+// Whether this library's __cxa_throw has run at least once in this process (it is interposed).
+bool throw_site_capture_active();
 
 }  // namespace lithops::multiprocessing::detail

@@ -14,6 +14,7 @@
 #include "output_stream.hpp"
 #include "plugin_loader.hpp"
 #include "process_internal.hpp"
+#include "proxy_internal.hpp"
 
 namespace lithops::multiprocessing::detail {
 namespace json = boost::json;
@@ -86,13 +87,22 @@ void Runtime::stop() {
                    e.what());
     }
   }
+  bool had_workers = false;
   {
     std::lock_guard lock(executor_mutex_);
+    had_workers = executor_ != nullptr;
     executor_.reset();  // stops this process's workers
   }
   {
     std::lock_guard lock(output_mutex_);
     output_.reset();  // prints what is still in flight first
+  }
+  if (driver_ && store_) {
+    try {
+      shm_session_end(*this, had_workers);  // the resource tracker's job (SM-10)
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lithops: could not clean up tracked shared memory: %s\n", e.what());
+    }
   }
   store_.reset();
   embedded_redis_.reset();
@@ -130,6 +140,9 @@ Runtime* Runtime::current() {
 }
 
 void Runtime::shutdown() {
+  // Pools still alive (held by globals that are destroyed after this) end before the runtime
+  // they use goes away (PO-31); their destructors then have nothing left to do.
+  terminate_live_pools();
   finalize_children();
   Runtime* r;
   {

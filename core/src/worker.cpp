@@ -37,7 +37,9 @@ void run_process(const json::object& payload) {
   auto& rt = Runtime::for_worker(payload.at("context").as_object());
   auto self = process_info_from_json(payload.at("self").as_object());
   self.pid = static_cast<long long>(::getpid());
-  set_current_process(self, process_info_from_json(payload.at("parent").as_object()));
+  auto parent = process_info_from_json(payload.at("parent").as_object());
+  self.authkey = parent.authkey;
+  set_current_process(self, std::move(parent));
   apply_env(payload);
 
   std::optional<OutputCapture> capture;
@@ -48,17 +50,27 @@ void run_process(const json::object& payload) {
   const auto started = now_us();
   try {
     auto fn = find_function(std::string(payload.at("function").as_string()));
+    ScopedTarget target;
     fn.invoker(fn.fn, payload.at("args"));
+  } catch (const SystemExit& e) {
+    // As Python's sys.exit: the code is the exit status; a reason goes to stderr, status 1.
+    if (!e.reason().empty()) {
+      flush_output();
+      std::fprintf(stderr, "%s\n", e.reason().c_str());
+    }
+    exitcode = e.code() & 0xff;
   } catch (...) {
     // As Python: the traceback goes to the child's stderr and the exit code is 1.
     auto error = capture_current_exception();
     flush_output();
-    std::fprintf(
-        stderr, "Process %s:\nTraceback (C++ stack where the exception was caught):\n%s%s: %s\n",
-        self.name.c_str(), error.traceback.c_str(), error.type.c_str(), error.message.c_str());
+    std::fprintf(stderr, "Process %s:\nTraceback (most recent call first):\n%s%s: %s\n",
+                 self.name.c_str(), error.traceback.c_str(), error.type.c_str(),
+                 error.message.c_str());
     exitcode = 1;
   }
   const auto finished = now_us();
+  // As Python's bootstrap: non-daemon threads are joined, then atexit handlers run.
+  const bool daemon_threads_left = run_end_of_process();
   // Python joins a process's own non-daemonic children before it exits.
   finalize_children();
   // The process "ends" here although the worker stays warm: locks its target left held must
@@ -67,14 +79,26 @@ void run_process(const json::object& payload) {
   flush_output();
   capture.reset();  // everything printed is published before the exit is reported
   const std::string key(payload.at("result_key").as_string());
+  const std::string ended = ended_key(rt, self.ident);
   std::vector<sdk::Command> cmds{{"RPUSH", key,
                                   json::serialize(json::object{{"exitcode", exitcode},
                                                                {"delivered", delivered},
                                                                {"started", started},
                                                                {"finished", finished}})},
-                                 {"EXPIRE", key, rt.store().expiry_text()}};
+                                 {"EXPIRE", key, rt.store().expiry_text()},
+                                 // The "ended" list is born with its expiry: MULTI makes the two
+                                 // one step for every other client.
+                                 {"MULTI"},
+                                 {"RPUSH", ended, "1"},
+                                 {"EXPIRE", ended, rt.store().expiry_text()},
+                                 {"EXEC"}};
   for (const auto& r : rt.store().pipeline(cmds)) {
     if (r.is_error()) throw OSError("could not report the exit code: " + r.str);
+  }
+  if (daemon_threads_left) {
+    // Daemon threads die with their process: this worker is not reused while they run on.
+    flush_output();
+    std::_Exit(0);
   }
 }
 
@@ -135,6 +159,7 @@ void init(int /*argc*/, char** /*argv*/) {
   } else {
     return;  // the driver
   }
+  detail::enable_throw_site_capture();
   int code = 0;
   try {
     static const json::object empty;

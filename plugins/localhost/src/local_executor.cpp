@@ -96,7 +96,7 @@ LocalExecutor::~LocalExecutor() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  idle_cv_.notify_all();
+  released_cv_.notify_all();
   wake();
   if (monitor_.joinable()) monitor_.join();
 }
@@ -119,13 +119,6 @@ sdk::InvocationInfo LocalExecutor::invoke(const sdk::Invocation& invocation) {
       if (stopping_) throw sdk::PluginError("localhost executor: invoke() during shutdown");
       if (invocations_.contains(id)) {
         throw sdk::PluginError("localhost executor: invocation id " + id + " is already running");
-      }
-      if (idle_.empty() && !invocations_.empty()) {
-        // A busy worker is often a moment away from idle: its result already went to the store
-        // and its "done" frame is in flight (a Process started right after another's join()).
-        // Waiting that moment is far cheaper than a cold start (fork + exec + init).
-        idle_cv_.wait_for(lock, kReuseWait, [&] { return stopping_ || !idle_.empty(); });
-        if (stopping_) throw sdk::PluginError("localhost executor: invoke() during shutdown");
       }
       if (!idle_.empty()) {
         worker = std::move(idle_.back());
@@ -173,6 +166,7 @@ sdk::InvocationInfo LocalExecutor::invoke(const sdk::Invocation& invocation) {
           invocations_.erase(id);
           worker->invocation.clear();
           pending_losses_.push_back({id, worker->exit.status, worker->exit.reason});
+          released_cv_.notify_all();
           lost = true;
         } else if (ours && !sent) {
           ::kill(worker->process.pid, SIGKILL);  // alive but unreachable: make its loss visible
@@ -205,6 +199,13 @@ bool LocalExecutor::cancel(const std::string& invocation_id, int signal) {
   if (::kill(worker.process.pid, signal) != 0) return false;
   worker.cancel_signal = signal;
   return true;
+}
+
+bool LocalExecutor::wait_released(const std::string& invocation_id,
+                                  std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return released_cv_.wait_for(lock, timeout,
+                               [&] { return stopping_ || !invocations_.contains(invocation_id); });
 }
 
 std::size_t LocalExecutor::running() const {
@@ -380,8 +381,8 @@ void LocalExecutor::read_events(const WorkerPtr& worker) {
         worker->state = State::kIdle;
         worker->idle_since = Clock::now();
         idle_.push_back(worker);
-        idle_cv_.notify_one();
       }
+      released_cv_.notify_all();
     }
   }
 }
@@ -434,6 +435,7 @@ bool LocalExecutor::collect_exit(const WorkerPtr& worker, std::vector<Loss>& los
     invocations_.erase(worker->invocation);
     losses.push_back({std::exchange(worker->invocation, {}), exit.status, exit.reason});
   }
+  released_cv_.notify_all();
   return true;
 }
 

@@ -47,6 +47,9 @@ class LocalExecutor final : public sdk::Executor {
   sdk::InvocationInfo invoke(const sdk::Invocation& invocation) override;
   bool cancel(const std::string& invocation_id, int signal) override;
   std::size_t running() const override;
+  // Returns once the worker's "done" frame for the invocation was handled (the worker is idle
+  // again) or the worker is gone.
+  bool wait_released(const std::string& invocation_id, std::chrono::milliseconds timeout) override;
 
  private:
   enum class State { kIdle, kBusy, kBroken, kRetiring, kDead };
@@ -97,9 +100,7 @@ class LocalExecutor final : public sdk::Executor {
   std::atomic<sdk::ExecutorListener*> listener_{nullptr};
 
   mutable std::mutex mutex_;
-  std::condition_variable idle_cv_;  // a worker became idle
-  // How long invoke() waits for a busy worker to finish before starting a new one.
-  static constexpr std::chrono::milliseconds kReuseWait{1};
+  std::condition_variable released_cv_;  // an invocation ended (its worker is idle, or gone)
   std::unordered_map<pid_t, WorkerPtr> workers_;
   std::unordered_map<std::string, WorkerPtr> invocations_;  // null while its worker is spawning
   std::deque<WorkerPtr> idle_;                              // back = most recently used

@@ -62,6 +62,8 @@ class NanomsgEnd : public sdk::PipeEnd {
   // Sends `frame` ('E' or 'F') and waits up to linger for the peer's 'A'.
   void linger_for_ack(char frame);
   void close_socket();
+  // nng_close on a helper thread, waited for at most a few seconds (an NNG 1.5 bug can hang it).
+  void close_with_deadline(nng_socket socket);
   std::string where() const;
   [[noreturn]] void unreachable(const std::string& why) const;
   static void on_recv(void* self);

@@ -2,6 +2,7 @@
 // Every one derives from mp::Error, itself a std::runtime_error.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -96,5 +97,63 @@ class RemoteError : public Error {
   std::string type_, message_, traceback_;
   long long task_;
 };
+
+// The stack trace of a worker's exception (multiprocessing.pool.RemoteTraceback). A standard or
+// registered exception rethrown in the driver carries one as its nested exception, as Python's
+// re-raised error has it as __cause__; what() is the trace text.
+class RemoteTraceback : public Error {
+ public:
+  explicit RemoteTraceback(const std::string& traceback) : Error(traceback) {}
+  std::string traceback() const { return what(); }
+};
+
+// A task's result could not be serialised to travel back (multiprocessing.pool.MaybeEncodingError):
+// exc() describes the serialisation error, value() the result.
+class MaybeEncodingError : public Error {
+ public:
+  MaybeEncodingError(std::string exc, std::string value)
+      : Error("Error sending result: '" + value + "'. Reason: '" + exc + "'"),
+        exc_(std::move(exc)),
+        value_(std::move(value)) {}
+  // Rebuilt from what() (how it crosses from a worker to the driver).
+  explicit MaybeEncodingError(const std::string& message) : Error(message) {
+    const std::string head = "Error sending result: '", mid = "'. Reason: '";
+    const auto m = message.rfind(mid);
+    if (message.rfind(head, 0) == 0 && m != std::string::npos && m >= head.size() &&
+        message.size() >= m + mid.size() + 1 && message.back() == '\'') {
+      value_ = message.substr(head.size(), m - head.size());
+      exc_ = message.substr(m + mid.size(), message.size() - m - mid.size() - 1);
+    } else {
+      exc_ = message;
+    }
+  }
+  const std::string& exc() const noexcept { return exc_; }
+  const std::string& value() const noexcept { return value_; }
+
+ private:
+  std::string exc_, value_;
+};
+
+// The worker's stack trace text attached to an exception that came from a worker (an
+// mp::RemoteError's traceback(), or a nested mp::RemoteTraceback); empty if there is none.
+inline std::string remote_traceback(const std::exception& e) {
+  if (const auto* r = dynamic_cast<const RemoteError*>(&e)) return r->traceback();
+  const auto* nested = dynamic_cast<const std::nested_exception*>(&e);
+  if (nested == nullptr || !nested->nested_ptr()) return {};
+  try {
+    std::rethrow_exception(nested->nested_ptr());
+  } catch (const RemoteTraceback& t) {
+    return t.traceback();
+  } catch (...) {
+  }
+  return {};
+}
+
+// What printing a remote exception shows: what(), then the worker's stack trace if there is one.
+inline std::string format_exception(const std::exception& e) {
+  std::string text = e.what();
+  if (auto tb = remote_traceback(e); !tb.empty()) text += "\n\nRemote traceback:\n" + tb;
+  return text;
+}
 
 }  // namespace lithops::multiprocessing

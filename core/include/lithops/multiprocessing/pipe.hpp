@@ -185,9 +185,58 @@ std::pair<Connection, Connection> Pipe(bool duplex = true);
 // mp::OSError if one is closed or write-only; mp::ValueError for more than kMaxWaitObjects.
 // It does not poll in rounds: when nothing is ready it runs one thread per connection, each in
 // a blocking wait that the first ready one interrupts (docs/pipes.md). Connections of
-// different transports may be mixed. A process sentinel is not (yet) a wait object.
+// different transports may be mixed.
+//
+// Process sentinels (Python's wait([a, p.sentinel, b])) take the WaitObject overloads, which
+// accept connections and sentinels mixed and return the ready ones as WaitObjects:
+//
+//   auto ready = mp::connection::wait({&a, p.sentinel(), &b}, 20s);
+//   if (ready == std::vector<mp::connection::WaitObject>{p.sentinel()}) { /* p has ended */ }
+//
+// A sentinel is ready once its process has ended (joined or not). mp::ValueError for a number
+// that is no sentinel of a Process started in this process.
 namespace connection {
 inline constexpr std::size_t kMaxWaitObjects = 64;
+
+// A Connection (by pointer) or a process sentinel (Process::sentinel()).
+class WaitObject {
+ public:
+  WaitObject(Connection* connection) : connection_(connection) {}              // NOLINT: implicit
+  WaitObject(Connection& connection) : connection_(&connection) {}             // NOLINT: implicit
+  WaitObject(long long sentinel) : sentinel_(sentinel), is_sentinel_(true) {}  // NOLINT
+  WaitObject(int sentinel) : sentinel_(sentinel), is_sentinel_(true) {}        // NOLINT
+
+  Connection* connection() const { return connection_; }  // nullptr for a sentinel
+  std::optional<long long> sentinel() const {
+    return is_sentinel_ ? std::optional<long long>(sentinel_) : std::nullopt;
+  }
+  friend bool operator==(const WaitObject& a, const WaitObject& b) {
+    return a.is_sentinel_ == b.is_sentinel_ &&
+           (a.is_sentinel_ ? a.sentinel_ == b.sentinel_ : a.connection_ == b.connection_);
+  }
+
+ private:
+  Connection* connection_ = nullptr;
+  long long sentinel_ = 0;
+  bool is_sentinel_ = false;
+};
+
+std::vector<WaitObject> wait(std::span<const WaitObject> object_list,
+                             detail::Timeout timeout = std::nullopt);
+inline std::vector<WaitObject> wait(std::initializer_list<WaitObject> object_list,
+                                    detail::Timeout timeout = std::nullopt) {
+  return wait(std::span<const WaitObject>(object_list.begin(), object_list.size()), timeout);
+}
+template <class Rep, class Period>
+std::vector<WaitObject> wait(std::span<const WaitObject> object_list,
+                             std::chrono::duration<Rep, Period> timeout) {
+  return wait(object_list, detail::Timeout(detail::to_duration(timeout)));
+}
+template <class Rep, class Period>
+std::vector<WaitObject> wait(std::initializer_list<WaitObject> object_list,
+                             std::chrono::duration<Rep, Period> timeout) {
+  return wait(object_list, detail::Timeout(detail::to_duration(timeout)));
+}
 
 std::vector<Connection*> wait(std::span<Connection* const> object_list,
                               detail::Timeout timeout = std::nullopt);

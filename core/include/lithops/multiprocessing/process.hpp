@@ -2,9 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lithops/multiprocessing/common.hpp"
@@ -67,6 +69,10 @@ class Process {
   std::optional<long long> pid() const;
   // The invocation id in the session (stable, unique): ident/sentinel of the port.
   const std::string& ident() const;
+  // Python's Process.sentinel: a number (> 0, unique in this process) that
+  // mp::connection::wait({..., p.sentinel()}) reports ready once the process has ended.
+  // mp::ValueError before start().
+  long long sentinel() const;
 
  private:
   void init(ProcessOptions options, const std::string& function, boost::json::value args);
@@ -79,8 +85,54 @@ struct ProcessInfo {
   std::string name;
   std::optional<long long> pid;
   bool daemon = false;
-  std::string ident;  // empty for the main process
+  std::string ident;    // the invocation id; empty for the main process
+  std::string authkey;  // the session's key (random bytes), inherited by every child
+
+  // Whether that process is still running. A Process is alive until its target returned (or it
+  // was killed); the main process is alive as long as the session (a worker cannot outlive it).
+  bool is_alive() const;
+  // Waits up to `timeout` for that process to end; returns whether it has.
+  template <class Rep, class Period>
+  bool join(std::chrono::duration<Rep, Period> timeout) const {
+    return join_for(detail::to_duration(timeout));
+  }
+
+ private:
+  bool join_for(detail::Duration timeout) const;
 };
+
+// Python's SystemExit: thrown by mp::sys_exit() to end a Process target early, unwinding its
+// stack. Deliberately not a std::exception, so `catch (const std::exception&)` lets it through.
+class SystemExit {
+ public:
+  explicit SystemExit(int code) : code_(code) {}
+  explicit SystemExit(std::string reason) : code_(1), reason_(std::move(reason)) {}
+  int code() const noexcept { return code_; }
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  int code_;
+  std::string reason_;
+};
+
+// sys.exit() for a Process target: its exit code becomes `code` (sys_exit(true) is 1, false 0).
+// sys_exit("reason") writes the reason to stderr and exits with 1. Outside a Process target (the
+// driver, a Pool task's caller) it flushes and ends the program with std::exit(code).
+[[noreturn]] void sys_exit(int code = 0);
+[[noreturn]] void sys_exit(std::string_view reason);
+
+// atexit.register() for the current process: `handler` runs when this process ends normally
+// (its target returned, threw, or called sys_exit), last registered first. On a warm-worker
+// backend the worker lives on, so std::atexit would run only when the worker itself exits: use
+// this. In the driver, handlers run when the program exits.
+void atexit_register(std::function<void()> handler);
+
+// threading.Thread(target=fn, daemon=daemon).start(): a thread tied to the current process. The
+// process reports its exit only after its non-daemon threads returned. Daemon threads are not
+// waited for; a worker that ends a process with daemon threads still running exits (so they stop,
+// as they would with the process) instead of staying warm. In the driver, non-daemon threads are
+// joined at program exit. An exception escaping `fn` is printed to stderr.
+void start_thread(std::function<void()> fn, bool daemon = false);
 
 // The process this code runs in ("MainProcess" in the driver).
 ProcessInfo current_process();

@@ -17,6 +17,7 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include <boost/json/value.hpp>
@@ -45,6 +46,9 @@ struct RegisteredFunction {
 // A registered name; throws mp::ValueError if this executable does not know it.
 RegisteredFunction find_function(const std::string& name);
 
+// Throws mp::MaybeEncodingError: a function's result of type `type` could not be serialised.
+[[noreturn]] void throw_encoding_error(const std::type_info& type, const std::exception& error);
+
 template <class R, class... P>
 boost::json::value invoke_erased(AnyFunction fn, const boost::json::value& args) {
   auto typed = reinterpret_cast<R (*)(P...)>(fn);
@@ -62,7 +66,12 @@ boost::json::value invoke_erased(AnyFunction fn, const boost::json::value& args)
     call();
     return nullptr;
   } else {
-    return boost::json::value_from(call());
+    auto result = call();
+    try {
+      return boost::json::value_from(std::move(result));
+    } catch (const std::exception& e) {
+      throw_encoding_error(typeid(R), e);
+    }
   }
 }
 

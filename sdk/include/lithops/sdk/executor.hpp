@@ -68,6 +68,17 @@ class Executor {
   // Largest payload invoke() accepts (bytes), 0 for no limit. The core stores a larger payload in
   // the StateStore and sends a small reference instead, which the worker side resolves.
   virtual std::size_t max_payload_bytes() const { return 0; }
+
+  // Waits, at most `timeout`, until the worker that ran `invocation_id` is free for another
+  // invocation (localhost: back in the warm set). The core calls it after it has received the
+  // invocation's exit report, which a worker sends just before it tells the backend it is done,
+  // so that an invoke() right after join() reuses that worker. Returns false on timeout; true at
+  // once for an unknown or finished invocation, and on backends without warm reuse (the default).
+  virtual bool wait_released(const std::string& invocation_id, std::chrono::milliseconds timeout) {
+    (void)invocation_id;
+    (void)timeout;
+    return true;
+  }
 };
 
 // The worker half. serve() runs the backend's receive loop and calls `handle` for each payload,

@@ -9,6 +9,6 @@
 
 namespace lithops::sdk {
 
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;  // 2: Executor::wait_released
 
 }  // namespace lithops::sdk

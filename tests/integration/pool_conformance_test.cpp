@@ -1,0 +1,301 @@
+// Conformance cases of mp::Pool (../shared/conformance.md, section 9), named by their IDs, on the
+// localhost executor with real workers and a real redis-server. Also: a Pool worker's
+// in-progress list never exists without an expiry.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <ranges>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <lithops/multiprocessing.hpp>
+
+#include "runtime.hpp"
+#include "scenario.hpp"
+
+namespace mp = lithops::multiprocessing;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// PO-20: the line of the throw below is what the remote traceback must name.
+constexpr int kThrowLine = __LINE__ + 3;
+[[gnu::noipa]] int pool_throw_level3(int x) {
+  if (x >= 0) {
+    throw std::runtime_error("123");
+  }
+  return x;
+}
+[[gnu::noipa]] int pool_throw_level2(int x) {
+  const int r = pool_throw_level3(x + 1);
+  std::printf("unreachable %d\n", r);
+  return r;
+}
+[[gnu::noipa]] int pool_throw_level1(int x) {
+  const int r = pool_throw_level2(x + 1);
+  std::printf("unreachable %d\n", r);
+  return r;
+}
+struct Unregistered : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+[[gnu::noipa]] int throw_unregistered(int) { throw Unregistered("not known to the driver"); }
+int po_identity(int x) { return x; }
+
+// PO-27: a result type whose serialisation fails at run time.
+struct Unencodable {
+  int value = 0;
+};
+void tag_invoke(const json::value_from_tag&, json::value&, const Unencodable& u) {
+  throw std::length_error("cannot encode Unencodable(" + std::to_string(u.value) + ")");
+}
+Unencodable tag_invoke(const json::value_to_tag<Unencodable>&, const json::value& v) {
+  return Unencodable{static_cast<int>(v.to_number<long long>())};
+}
+Unencodable make_unencodable(int x) { return Unencodable{x}; }
+long long po_pid() { return static_cast<long long>(::getpid()); }
+
+// PO-28
+std::vector<long long> square_and_pid(int x) {
+  return {static_cast<long long>(x) * x, static_cast<long long>(::getpid())};
+}
+
+int po_sleep_then(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+
+}  // namespace
+
+LITHOPS_FUNCTION(pool_throw_level1);
+LITHOPS_FUNCTION(throw_unregistered);
+LITHOPS_FUNCTION(po_identity);
+LITHOPS_FUNCTION(make_unencodable);
+LITHOPS_FUNCTION(po_pid);
+LITHOPS_FUNCTION(square_and_pid);
+LITHOPS_FUNCTION(po_sleep_then);
+
+// Adapted: Python's __cause__ (a RemoteTraceback) is the rethrown exception's nested exception
+// (std::nested_exception holding an mp::RemoteTraceback); mp::remote_traceback(e) reads it and
+// mp::format_exception(e) is what printing the exception shows.
+TEST(Pool, PO_20_Traceback) {
+  mp::Pool pool(1);
+  try {
+    pool.apply(pool_throw_level1, 0);
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "123");
+    const auto tb = mp::remote_traceback(e);
+    EXPECT_NE(tb.find("where it was thrown"), std::string::npos) << tb;
+    EXPECT_NE(tb.find("pool_throw_level3"), std::string::npos) << tb;
+    EXPECT_NE(tb.find("pool_throw_level1"), std::string::npos) << tb;
+    // The worker's failing source line (libbacktrace reads the DWARF line table).
+    const std::string line = "pool_conformance_test.cpp:" + std::to_string(kThrowLine);
+    EXPECT_NE(tb.find(line), std::string::npos) << line << " not in\n" << tb;
+    EXPECT_NE(mp::format_exception(e).find(line), std::string::npos);
+    EXPECT_NE(dynamic_cast<const std::nested_exception*>(&e), nullptr);
+  }
+  // The same through map, and for a type the driver does not know (mp::RemoteError).
+  try {
+    pool.map(throw_unregistered, std::vector<int>{1});
+    FAIL() << "no exception";
+  } catch (const mp::RemoteError& e) {
+    EXPECT_NE(e.traceback().find("throw_unregistered"), std::string::npos) << e.traceback();
+  }
+  // An exception of the input (driver side) is not wrapped: no remote traceback.
+  auto failing_input = std::views::iota(0, 5) | std::views::transform([](int i) {
+                         if (i == 3) throw std::runtime_error("input failed");
+                         return i;
+                       });
+  try {
+    pool.map(po_identity, failing_input);
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "input failed");
+    EXPECT_EQ(mp::remote_traceback(e), "");
+    EXPECT_EQ(dynamic_cast<const std::nested_exception*>(&e), nullptr);
+  }
+}
+
+// Adapted: arguments and results live in the store while a call runs; after map returns, none of
+// the pool's lists still holds any (the driver keeps none either: a finished job is dropped).
+TEST(Pool, PO_23_ReleaseTaskRefs) {
+  mp::Pool pool(2);
+  std::vector<int> items(200);
+  for (int i = 0; i < 200; ++i) items[static_cast<std::size_t>(i)] = i;
+  auto out = pool.map(po_identity, items, 1);
+  ASSERT_EQ(out, items);
+  auto& rt = mp::detail::Runtime::get();
+  std::string cursor = "0";
+  do {
+    auto reply = rt.store().run({"SCAN", cursor, "MATCH", rt.prefix() + "pool:*", "COUNT", "1000"});
+    cursor = reply.elements.at(0).str;
+    for (const auto& k : reply.elements.at(1).elements) {
+      if (rt.store().run({"TYPE", k.str}).str != "list") continue;
+      auto values = rt.store().run({"LRANGE", k.str, "0", "-1"});
+      for (const auto& v : values.elements) {
+        EXPECT_EQ(v.str.find("\"args\""), std::string::npos) << k.str << " still holds " << v.str;
+        EXPECT_EQ(v.str.find("\"ok\""), std::string::npos) << k.str << " still holds " << v.str;
+      }
+    }
+  } while (cursor != "0");
+  pool.close();
+  pool.join();
+}
+
+// Adapted: C++ has no garbage collector and leaving a Pool's scope is this API's `with Pool()`,
+// so the warning is for what is actually lost: a pool dropped with tasks still pending is
+// terminated with a ResourceWarning line on stderr; a pool without pending work ends quietly.
+TEST(Pool, PO_25_ResourceWarning) {
+  std::optional<mp::AsyncResult<std::vector<int>>> pending;
+  testing::internal::CaptureStderr();
+  {
+    mp::Pool pool(1);
+    pending = pool.map_async(po_sleep_then, std::vector<int>{30000, 30000}, 1);
+  }
+  const auto warned = testing::internal::GetCapturedStderr();
+  EXPECT_NE(warned.find("ResourceWarning: unclosed running multiprocessing pool"),
+            std::string::npos)
+      << warned;
+  EXPECT_THROW(pending->get(30s), mp::ProcessError);  // it was terminated
+
+  testing::internal::CaptureStderr();
+  {
+    mp::Pool pool(1);
+    EXPECT_EQ(pool.apply(po_identity, 4), 4);
+  }
+  const auto quiet = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(quiet.find("ResourceWarning"), std::string::npos) << quiet;
+}
+
+// Adapted: every result type serialises at compile time unless its own conversion fails at run
+// time, which is what Unencodable does. MaybeEncodingError's exc() describes that failure and
+// value() the result (its type: C++ has no repr()).
+TEST(Pool, PO_27_UnpickleableResult) {
+  mp::Pool pool(1);
+  const long long pid = pool.apply(po_pid);
+  for (int i = 0; i < 20; ++i) {
+    std::mutex m;
+    std::exception_ptr from_callback;
+    auto r = pool.apply_async(
+        make_unencodable, mp::args(i), [](const Unencodable&) {},
+        [&](std::exception_ptr e) {
+          std::lock_guard lock(m);
+          from_callback = e;
+        });
+    try {
+      r.get(30s);
+      FAIL() << "no exception";
+    } catch (const mp::MaybeEncodingError& e) {
+      EXPECT_NE(e.exc().find("cannot encode Unencodable(" + std::to_string(i) + ")"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(e.exc().find("std::length_error"), std::string::npos) << e.what();
+      EXPECT_NE(e.value().find("Unencodable"), std::string::npos) << e.what();
+    }
+    std::lock_guard lock(m);
+    ASSERT_TRUE(from_callback);
+    try {
+      std::rethrow_exception(from_callback);
+    } catch (const mp::MaybeEncodingError& e) {
+      EXPECT_FALSE(e.exc().empty());
+      EXPECT_FALSE(e.value().empty());
+    }
+  }
+  EXPECT_EQ(pool.apply(po_pid), pid);  // no worker was lost
+}
+
+TEST(Pool, PO_28_WorkerLifetime) {
+  mp::PoolOptions options;
+  options.processes = 3;
+  options.maxtasksperchild = 10;
+  mp::Pool pool(options);
+  std::vector<mp::AsyncResult<std::vector<long long>>> results;
+  for (int i = 0; i < 100; ++i) results.push_back(pool.apply_async(square_and_pid, i));
+  std::set<long long> pids;
+  for (int i = 0; i < 100; ++i) {
+    auto r = results[static_cast<std::size_t>(i)].get(60s);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0], static_cast<long long>(i) * i);
+    EXPECT_GT(r[1], 0);
+    pids.insert(r[1]);
+  }
+  // 100 tasks, at most 10 per worker: at least 10 distinct worker processes.
+  EXPECT_GE(pids.size(), 10u);
+  pool.close();
+  pool.join();
+}
+
+// --- PO-31: a program that ends while a global object still holds a Pool ------------------------
+namespace {
+std::unique_ptr<mp::Pool> g_held_pool;
+}
+LITHOPS_SCENARIO(global_pool_at_exit) {
+  g_held_pool = std::make_unique<mp::Pool>(2);
+  auto squares = g_held_pool->map(po_identity, std::vector<int>{1, 2, 3});
+  std::printf("mapped %zu\n", squares.size());
+  return 0;  // g_held_pool is destroyed after main returns, with the runtime's exit handler
+}
+
+TEST(Pool, PO_31_GlobalPoolAtExit) {
+  auto run = lithops::test::run_scenario("global_pool_at_exit");
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("mapped 3"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("terminate called"), std::string::npos) << run.output;
+}
+
+// Adapted: the start of the 4th worker fails because the localhost executor allows 3 workers
+// (localhost.max_workers), which is the backend refusing an invocation, as a failing fork would.
+TEST(Pool, PO_33_ReleaseUnusedProcesses) {
+  mp::config::set_parameter(mp::config::LITHOPS_CONFIG,
+                            json::parse(R"({"localhost": {"max_workers": 3}})"));
+  try {
+    mp::Pool pool(5);
+    FAIL() << "Pool(5) started with max_workers 3";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("max_workers"), std::string::npos) << e.what();
+  }
+  // The three workers that did start were stopped and waited for: none runs an invocation.
+  auto& executor = mp::detail::Runtime::get().executor();
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (executor.running() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(executor.running(), 0u);
+  // And the executor is usable again: the three workers are free.
+  mp::Pool pool(3);
+  EXPECT_EQ(pool.map(po_identity, std::vector<int>{1, 2, 3}), (std::vector<int>{1, 2, 3}));
+}
+
+// --- a Pool worker's in-progress list always has an expiry --------------------------------------
+TEST(Pool, InProgressListsNeverExistWithoutAnExpiry) {
+  mp::Pool pool(2);
+  std::vector<int> items(400, 0);
+  auto r = pool.map_async(po_sleep_then, items, 1);
+  auto& rt = mp::detail::Runtime::get();
+  const std::string pattern = rt.prefix() + "pool:*:wip:*";
+  long long checked = 0;
+  while (!r.ready()) {
+    std::string cursor = "0";
+    do {
+      auto reply = rt.store().run({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      cursor = reply.elements.at(0).str;
+      for (const auto& k : reply.elements.at(1).elements) {
+        const auto ttl = rt.store().run({"TTL", k.str}).integer;
+        if (ttl == -2) continue;  // deleted between SCAN and TTL (its worker exited)
+        EXPECT_GT(ttl, 0) << k.str << " exists without an expiry";
+        ++checked;
+      }
+    } while (cursor != "0");
+  }
+  EXPECT_EQ(r.get(60s).size(), items.size());
+  EXPECT_GT(checked, 0);
+}
