@@ -2,11 +2,12 @@
 // lithops-lambda-emulator, and the driver's CPU time per invocation (signing, HTTP, bookkeeping:
 // everything the aws_lambda executor does in the driver process, its curl thread included).
 //
-//   lambda_invoke_bench [N ...]      default: 1000 10000
+//   lambda_invoke_bench [--quick] [N ...]      default: 1000 10000 (--quick: 200)
 //
 // The bench deploys a function whose bootstrap runs this same binary as a worker with a no-op
 // handler (the Runtime API loop of the real plugin), so the emulator really runs every invocation.
-// One JSON line per figure, as the other benchmarks print.
+// One JSON line per figure, as the other benchmarks print (tools/bench/run.py collects them); the
+// program fails if an invocation was lost.
 #include <archive.h>
 #include <archive_entry.h>
 #include <signal.h>
@@ -76,8 +77,16 @@ int main(int argc, char** argv) {
     return aws::LambdaWorkerRuntime(lithops::sdk::PluginContext{}).serve([](const std::string&) {});
   }
   std::vector<int> sizes;
-  for (int i = 1; i < argc; ++i) sizes.push_back(std::stoi(argv[i]));
-  if (sizes.empty()) sizes = {1000, 10000};
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick") {
+      quick = true;
+    } else {
+      sizes.push_back(std::stoi(argv[i]));
+    }
+  }
+  if (sizes.empty()) sizes = quick ? std::vector<int>{200} : std::vector<int>{1000, 10000};
+  int lost = 0;
 
   char tmpl[] = "/tmp/lithops-lambda-bench-XXXXXX";
   const fs::path dir = ::mkdtemp(tmpl);
@@ -132,15 +141,24 @@ int main(int argc, char** argv) {
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double cpu = cpu_seconds() - cpu0;
-    std::printf(
-        "{\"workload\": \"lambda_event_invoke_%d\", \"contender\": \"lithops-cpp aws_lambda -> "
-        "emulator\", \"invocations_per_second\": %.0f, \"driver_cpu_us_per_invocation\": %.1f, "
-        "\"wall_seconds\": %.3f, \"lost\": %d}\n",
-        n, n / wall, cpu / n * 1e6, wall, listener.lost.load());
+    // The figures in the shape every bench_* program prints (one run: median = min = max).
+    const auto figure = [](const std::string& workload, const char* unit, double v) {
+      std::printf(
+          "{\"workload\": \"%s\", \"contender\": \"lithops-cpp/aws_lambda\", \"unit\": "
+          "\"%s\", \"median\": %.3f, \"min\": %.3f, \"max\": %.3f}\n",
+          workload.c_str(), unit, v, v, v);
+    };
+    figure("lambda_event_invoke_" + std::to_string(n), "invocations/s", n / wall);
+    figure("lambda_driver_cpu_per_invoke_" + std::to_string(n), "us CPU", cpu / n * 1e6);
+    lost += listener.lost.load();
     std::fflush(stdout);
   }
   ::kill(emulator, SIGTERM);
   ::waitpid(emulator, nullptr, 0);
   fs::remove_all(dir);
+  if (lost > 0) {
+    std::fprintf(stderr, "%d invocation(s) lost\n", lost);
+    return 1;
+  }
   return 0;
 }

@@ -357,7 +357,8 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--from-json", help="only rewrite the report from an earlier benchmarks.json")
     ap.add_argument("--only", action="append", metavar="NAME",
-                    help="run only bench_NAME and NAME_baseline.py (repeatable)")
+                    help="run only bench_NAME and NAME_baseline.py (repeatable); "
+                         "'lambda' is lambda_invoke_bench")
     args = ap.parse_args()
     if args.from_json:
         with open(args.from_json) as f:
@@ -378,8 +379,12 @@ def main():
                       if p.startswith("bench_") and os.access(os.path.join(bench_dir, p), os.X_OK)
                       and not p.endswith((".cpp", ".o"))
                       and (not args.only or p[len("bench_"):] in args.only))
+    # Event invocations into lithops-lambda-emulator (issue #8), built beside the emulator.
+    lambda_bench = os.path.join(args.build_dir, "tools", "lambda_emulator", "lambda_invoke_bench")
+    if os.access(lambda_bench, os.X_OK) and (not args.only or "lambda" in args.only):
+        programs.append(lambda_bench)
     if not programs:
-        raise SystemExit(f"no bench_* programs in {bench_dir}; build first")
+        raise SystemExit(f"no benchmark programs in {bench_dir}; build first")
     timeout = 300 if args.quick else 1800
     results, errors = [], []
     print("== the floor: redis-benchmark", flush=True)
