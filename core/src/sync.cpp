@@ -1,14 +1,15 @@
 // Lock, RLock, Semaphore, BoundedSemaphore on Redis, and the lease renewer behind Lock/RLock.
 //
 // Redis layout (all keys of one object share its hash tag, see ObjectRef):
-//   lock        <key>        string: the owner id; exists only while held; TTL = the lease
+//   lock        <key>        string: the owner id, plus kWaitedMark once a blocking acquirer
+//                            waits for it; exists only while held; TTL = the lease
 //   rlock       <key>        hash {owner, count, name}; exists only while held; TTL = the lease
 // The owner id is "<process token>:<ident>/<thread>#<owner name>", the owner name being the
 // process name plus "|T<n>" off the main thread (LK-04/RL-04 reprs): it rides in the same SET
 // value, so naming the owner costs no extra round trip.
 //   lock/rlock  <key>:wake   list; at most one token, pushed by release, popped by one waiter
-// A plain Lock uses native commands (SET NX PX to acquire; DEL + wake push pipelined to release),
-// so acquire + release costs two round trips and no Lua, the floor for a Redis lock.
+// A plain Lock takes SET NX PX to acquire and GETDEL to release (plus the wake push only when a
+// waiter marked the value), so uncontended acquire + release costs two native commands, the floor.
 //   semaphore   <key>        string counter
 //               <key>:wake   list; up to `counter` tokens, pushed by release
 #include <unistd.h>
@@ -69,12 +70,25 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 0
 )lua"};
 
+// Plain Lock, an attempt by a blocking acquirer. KEYS: owner string. ARGV: owner id, lease ms.
+// 1 if taken; else 0, after marking the holder's value (see kWaitedMark) so its release pushes a
+// wake token. A winner marks its own value too: other waiters may still sleep, and its release
+// must wake the next one (at worst a spare token costs a later waiter one extra attempt).
+const Script kLockTryWaiting{R"lua(
+if redis.call('SET', KEYS[1], ARGV[1] .. '\031', 'NX', 'PX', ARGV[2]) then return 1 end
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, -1) ~= '\031' then redis.call('APPEND', KEYS[1], '\031') end
+return 0
+)lua"};
+
 // KEYS: owner record (string or hash). ARGV: owner id, lease ms. 1 if still ours (lease
 // extended), else 0.
 const Script kLockRenew{R"lua(
 local t = redis.call('TYPE', KEYS[1]).ok
 local owner
-if t == 'string' then owner = redis.call('GET', KEYS[1])
+if t == 'string' then
+  owner = redis.call('GET', KEYS[1])
+  if string.sub(owner, -1) == '\031' then owner = string.sub(owner, 1, -2) end
 elseif t == 'hash' then owner = redis.call('HGET', KEYS[1], 'owner') end
 if owner == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -302,29 +316,47 @@ ObjectRef lock_create(std::string_view kind, const LockOptions& options) {
   return ref;
 }
 
+long long lock_try_waiting(const ObjectRef& lock, bool reentrant, long long count) {
+  if (reentrant) return lock_try(lock, reentrant, count);
+  const std::string lease = std::to_string(lock_lease(lock).count());
+  if (Runtime::get()
+          .store()
+          .eval(kLockTryWaiting, {lock.key()}, {lock_owner_id(), lease})
+          .integer != 1) {
+    return 0;
+  }
+  lease_hold(lock);
+  return 1;
+}
+
 bool lock_acquire(const ObjectRef& ref, bool reentrant, bool block, Timeout timeout) {
-  return wait_until([&] { return lock_try(ref, reentrant, 1) > 0; }, lock_wake_key(ref), block,
-                    timeout);
+  // The first attempt is the plain one; a blocking acquirer then marks the lock before it sleeps.
+  if (lock_try(ref, reentrant, 1) > 0) return true;
+  if (!block) return false;
+  return wait_until([&] { return lock_try_waiting(ref, reentrant, 1) > 0; }, lock_wake_key(ref),
+                    true, timeout);
 }
 
 void lock_release(const ObjectRef& ref, bool reentrant) {
   auto& store = Runtime::get().store();
   const std::string wake = lock_wake_key(ref);
   if (!reentrant) {
-    // No owner check (LK-05). One round trip: free the lock, leave exactly one wake token. Not a
-    // transaction: a client dying between DEL and RPUSH leaves a free lock whose waiters wake at
-    // their next retry slice instead of at once; a token pushed for an unlocked or re-taken lock
-    // only costs a waiter one extra attempt.
-    std::vector<sdk::Command> cmds{{"DEL", ref.key()},
-                                   {"RPUSH", wake, "1"},
-                                   {"LTRIM", wake, "0", "0"},
-                                   {"EXPIRE", wake, store.expiry_text()}};
-    auto replies = store.pipeline(cmds);
-    for (const auto& r : replies) {
-      if (r.is_error()) throw OSError(store.raw().endpoint() + ": lock release failed: " + r.str);
-    }
+    // No owner check (LK-05). Uncontended, one native command: GETDEL frees the lock and tells
+    // whether a waiter marked it (kWaitedMark), and only then a second round trip leaves exactly
+    // one wake token. A waiter marks the value atomically with its failed attempt, before it
+    // sleeps, so no wake-up is lost. Not a transaction: a client dying between GETDEL and RPUSH
+    // leaves a free lock whose waiters wake at their next retry slice instead of at once.
+    auto r = store.run({"GETDEL", ref.key()});
     lease_drop(ref);
-    if (replies[0].integer == 0) throw ValueError("semaphore or lock released too many times");
+    if (r.is_nil()) throw ValueError("semaphore or lock released too many times");
+    if (r.str.empty() || r.str.back() != kWaitedMark) return;
+    std::vector<sdk::Command> cmds{
+        {"RPUSH", wake, "1"}, {"LTRIM", wake, "0", "0"}, {"EXPIRE", wake, store.expiry_text()}};
+    for (const auto& reply : store.pipeline(cmds)) {
+      if (reply.is_error()) {
+        throw OSError(store.raw().endpoint() + ": lock release failed: " + reply.str);
+      }
+    }
     return;
   }
   auto r = store.eval(kLockRelease, {ref.key(), wake},
@@ -365,7 +397,9 @@ std::string lock_repr(const ObjectRef& ref, bool reentrant) {
   auto& store = Runtime::get().store();
   if (!reentrant) {
     auto r = store.run({"GET", ref.key()});
-    return "<Lock(owner=" + (r.is_nil() ? std::string("None") : owner_name(r.str)) + ")>";
+    if (r.is_nil()) return "<Lock(owner=None)>";
+    if (!r.str.empty() && r.str.back() == kWaitedMark) r.str.pop_back();
+    return "<Lock(owner=" + owner_name(r.str) + ")>";
   }
   auto r = store.run({"HMGET", ref.key(), "owner", "count"});
   if (r.elements.size() != 2 || r.elements[0].is_nil()) return "<RLock(None, 0)>";

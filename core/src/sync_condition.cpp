@@ -26,8 +26,9 @@ local level = 1
 if ARGV[4] == '1' then
   if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return -1 end
   level = tonumber(redis.call('HGET', KEYS[1], 'count'))
-elseif redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return -1
+else
+  local v = redis.call('GET', KEYS[1])
+  if v ~= ARGV[1] and v ~= ARGV[1] .. '\031' then return -1 end
 end
 redis.call('DEL', KEYS[1])
 if redis.call('LLEN', KEYS[2]) == 0 then redis.call('RPUSH', KEYS[2], '1') end
@@ -51,7 +52,10 @@ return 1
 const Script kNotify{R"lua(
 local owner
 if ARGV[4] == '1' then owner = redis.call('HGET', KEYS[1], 'owner')
-else owner = redis.call('GET', KEYS[1]) end
+else
+  owner = redis.call('GET', KEYS[1])
+  if owner and string.sub(owner, -1) == '\031' then owner = string.sub(owner, 1, -2) end
+end
 if owner ~= ARGV[1] then return -1 end
 local n = tonumber(ARGV[2])
 local woken = 0
@@ -110,8 +114,8 @@ bool Condition::wait_impl(detail::Timeout timeout) {
   if (!notified) notified = store.eval(kCancel, {waiters, wake}, {waiter}).integer == 1;
 
   // Re-acquire with the saved level, however long it takes (as Python).
-  detail::wait_until([&] { return detail::lock_try(lock_, reentrant_, level) > 0; }, lock_wake,
-                     true, std::nullopt);
+  detail::wait_until([&] { return detail::lock_try_waiting(lock_, reentrant_, level) > 0; },
+                     lock_wake, true, std::nullopt);
   return notified;
 }
 

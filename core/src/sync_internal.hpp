@@ -19,6 +19,11 @@ std::chrono::milliseconds lock_lease(const ObjectRef& lock);
 // One try to take the lock, adding `count` levels (1 for acquire; the saved level when a
 // Condition re-acquires). Returns the new level, 0 if someone else holds it.
 long long lock_try(const ObjectRef& lock, bool reentrant, long long count);
+// The same for an acquirer that blocks: a failed try on a plain Lock also marks the holder's
+// value with kWaitedMark, atomically, so the release pushes the wake token it will wait for.
+long long lock_try_waiting(const ObjectRef& lock, bool reentrant, long long count);
+// Last byte of a plain Lock's value once a blocking acquirer waits for it (Lua '\031').
+inline constexpr char kWaitedMark = '\x1f';
 
 // Blocks (at most `timeout`) until attempt() succeeds. Between attempts it waits in BLPOP on
 // `wake_key`; the wait is cut into slices of at most a second so a lost wake token (a waiter that

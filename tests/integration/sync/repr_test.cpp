@@ -104,3 +104,31 @@ TEST(RLock, RL04_Repr) {
   EXPECT_EQ(child.exitcode(), 0);
   EXPECT_EQ(lock.repr(), "<RLock(None, 0)>");
 }
+
+// A blocking acquirer marks the holder's record while it waits (so the release wakes it): the
+// repr, a Condition's ownership check and the release must all see through that mark.
+TEST(Lock, ReprAndOwnershipWithAWaiter) {
+  mp::Lock lock;
+  mp::Condition cond(lock);
+  lock.acquire();
+  bool taken = false;
+  bool inside_wait = true;
+  std::string inside;
+  std::thread t([&] {
+    taken = lock.acquire(true, 60s);
+    inside = lock.repr();
+    inside_wait = cond.wait(0.05s);
+    lock.release();
+  });
+  lithops::test::sleep_s(0.3);  // the thread is now most likely waiting: the record is marked
+  EXPECT_EQ(lock.repr(), "<Lock(owner=MainProcess)>");
+  EXPECT_FALSE(cond.wait(0.05s));  // hands the lock to the thread, then takes it back
+  EXPECT_EQ(lock.repr(), "<Lock(owner=MainProcess)>");
+  lock.release();
+  t.join();
+  EXPECT_TRUE(taken);
+  EXPECT_EQ(inside.rfind("<Lock(owner=MainProcess|T", 0), 0u) << inside;
+  EXPECT_FALSE(inside_wait);
+  EXPECT_FALSE(lock.locked());
+  EXPECT_THROW(lock.release(), mp::ValueError);
+}
