@@ -28,7 +28,8 @@ namespace detail {
 void Job::finish(std::exception_ptr err) {
   {
     std::lock_guard lock(mutex);
-    if (done) return;
+    if (done || finishing) return;
+    finishing = true;
   }
   // As in CPython, the callback runs before waiters wake, so after get()/wait() it has happened.
   try {
@@ -136,7 +137,22 @@ void terminate_live_pools() {
   }
 }
 
-PoolCore::~PoolCore() { terminate(); }
+namespace {
+// Set on a collector thread whose own PoolCore was destroyed by it (the last reference was released
+// there): that thread must not touch the core again.
+thread_local bool t_collector_outlived_its_core = false;
+}  // namespace
+
+PoolCore::~PoolCore() {
+  terminate();
+  if (!collector_.joinable()) return;
+  if (collector_.get_id() == std::this_thread::get_id()) {
+    collector_.detach();
+    t_collector_outlived_its_core = true;
+  } else {
+    collector_.join();  // terminate() ran earlier on the collector thread, which did not join
+  }
+}
 
 PoolCore::PoolCore(PoolOptions options)
     : rt_(Runtime::get()), store_(rt_.store()), options_(std::move(options)) {
@@ -237,17 +253,17 @@ std::shared_ptr<Job> PoolCore::submit(const std::string& function, json::array t
   job->on_error = std::move(on_error);
   const std::size_t n = tasks.size();
   job->results.resize(n);
+  std::lock_guard lock(mutex_);
+  if (state_ != State::kRun) throw ValueError("Pool not running");  // even for an empty map
   if (n == 0) {
     job->done = true;  // as CPython: an empty map is ready at once, no callback
     return job;
   }
+  if (broken_) std::rethrow_exception(broken_);
   if (chunksize == 0) {
     const std::size_t per = static_cast<std::size_t>(processes_) * 4;
     chunksize = n / per + (n % per ? 1 : 0);
   }
-  std::lock_guard lock(mutex_);
-  if (state_ != State::kRun) throw ValueError("Pool not running");
-  if (broken_) std::rethrow_exception(broken_);
   const auto jid = ++next_job_;
   std::vector<std::string> messages;
   // (map: every chunk is queued at once; imap streams them through push_chunk)
@@ -281,30 +297,37 @@ std::shared_ptr<Job> PoolCore::submit(const std::string& function, json::array t
 
 void PoolCore::collect() {
   std::vector<std::string> records;
-  while (!stopping_) {
-    records.clear();
-    try {
-      // Wait for one record, then take whatever else is there in the same breath: one round
-      // trip per batch rather than per chunk when results pour in.
-      auto first = store_.blpop(results_key_, std::chrono::seconds(1));
-      if (!first) continue;
-      records.push_back(std::move(*first));
-      auto more = store_.run({"LPOP", results_key_, "256"});
-      for (auto& e : more.elements) records.push_back(std::move(e.str));
-    } catch (const std::exception& e) {
-      // The store is gone: nothing will report any more, so fail what waits instead of hanging.
-      fail_all(
-          std::make_exception_ptr(OSError(std::string("Pool lost its state store: ") + e.what())));
-      return;
-    }
-    for (const auto& record : records) {
-      try {
-        handle(json::parse(record).as_object());
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "lithops: Pool ignored a malformed record: %s\n", e.what());
-      }
-    }
+  while (collect_batch(records)) {
   }
+}
+
+bool PoolCore::collect_batch(std::vector<std::string>& records) {
+  if (stopping_) return false;
+  records.clear();
+  try {
+    // Wait for one record, then take whatever else is there in the same breath: one round
+    // trip per batch rather than per chunk when results pour in.
+    auto first = store_.blpop(results_key_, std::chrono::seconds(1));
+    if (!first) return true;
+    records.push_back(std::move(*first));
+    auto more = store_.run({"LPOP", results_key_, "256"});
+    for (auto& e : more.elements) records.push_back(std::move(e.str));
+  } catch (const std::exception& e) {
+    // The store is gone: nothing will report any more, so fail what waits instead of hanging.
+    fail_all(
+        std::make_exception_ptr(OSError(std::string("Pool lost its state store: ") + e.what())));
+    return false;
+  }
+  for (const auto& record : records) {
+    try {
+      handle(json::parse(record).as_object());
+    } catch (const std::exception& e) {
+      if (t_collector_outlived_its_core) return false;
+      std::fprintf(stderr, "lithops: Pool ignored a malformed record: %s\n", e.what());
+    }
+    if (t_collector_outlived_its_core) return false;  // `this` is gone
+  }
+  return true;
 }
 
 namespace {
@@ -333,8 +356,9 @@ void PoolCore::handle(const json::object& r) {
       json::array values = std::move(const_cast<json::object&>(r).at("ok").as_array());
       complete = job->chunk_done(start, std::move(values));
     }
+    if (t_collector_outlived_its_core) return;  // its callback released the last reference
     if (complete) forget_job(job_id);
-    return;
+    return;  // releasing `job` may release the last reference (an imap stream's)
   }
   if (auto* id = r.if_contains("exit")) {
     const std::string wid(id->as_string());
@@ -357,6 +381,7 @@ void PoolCore::handle(const json::object& r) {
       }
     }
     if (init_error) fail_all(init_error);
+    if (t_collector_outlived_its_core) return;
     workers_cv_.notify_all();
     return;
   }
@@ -382,11 +407,14 @@ void PoolCore::handle(const json::object& r) {
         job = it->second;
       }
       const auto start = task.at("start").to_number<std::size_t>();
-      if (job->chunk_failed(start, std::make_exception_ptr(ProcessError(
-                                       "task " + std::to_string(start) + " of a Pool call of '" +
-                                       job->function + "' was lost: " + reason)))) {
-        forget_job(jid);
-      }
+      const bool complete = job->chunk_failed(
+          start, std::make_exception_ptr(ProcessError("task " + std::to_string(start) +
+                                                      " of a Pool call of '" + job->function +
+                                                      "' was lost: " + reason)));
+      if (t_collector_outlived_its_core) return;
+      if (complete) forget_job(jid);
+      job.reset();  // may release the last reference (an imap stream's)
+      if (t_collector_outlived_its_core) return;
     }
     {
       std::lock_guard lock(mutex_);
@@ -408,7 +436,9 @@ void PoolCore::fail_all(const std::exception_ptr& error) {
     jobs.swap(jobs_);
   }
   for (auto& [id, job] : jobs) job->abort(error);
-  workers_cv_.notify_all();
+  if (!t_collector_outlived_its_core) workers_cv_.notify_all();
+  // `jobs` goes last: it may hold the last reference (an imap stream's); after a callback released
+  // it, `this` is gone already.
 }
 
 unsigned long long PoolCore::register_job(std::shared_ptr<JobBase> job) {
@@ -454,6 +484,12 @@ void PoolCore::join() {
     if (state_ == State::kRun)
       throw ValueError("Pool is still running; call close() or terminate() first");
     if (joined_) return;
+    if (collector_.get_id() == std::this_thread::get_id()) {
+      // Workers' exits are read by this very thread: waiting here would never end.
+      throw Error(
+          "Pool.join() cannot be called from a callback of that pool (it would wait for "
+          "its own collector thread); call it from another thread, or use terminate()");
+    }
     workers_cv_.wait(lock, [&] { return workers_.empty(); });
     joined_ = true;
   }
@@ -487,9 +523,16 @@ void PoolCore::terminate() {
   }
   for (const auto& id : busy) rt_.executor().cancel(id, SIGTERM);
   fail_all(std::make_exception_ptr(ProcessError("the Pool was terminated")));
+  const bool on_collector = collector_.get_id() == std::this_thread::get_id();
   {
     std::unique_lock lock(mutex_);
-    if (!workers_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return workers_.empty(); })) {
+    if (on_collector) {
+      // Called from a callback: workers' exit records are read by this very thread, so nobody
+      // would empty workers_ while it waited. Busy workers got SIGTERM, idle ones a stop.
+      for (const auto& [id, w] : workers_) rt_.unwatch(id);
+      workers_.clear();
+    } else if (!workers_cv_.wait_for(lock, std::chrono::seconds(5),
+                                     [&] { return workers_.empty(); })) {
       for (const auto& [id, w] : workers_) rt_.executor().cancel(id, SIGKILL);
       workers_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return workers_.empty(); });
       for (const auto& [id, w] : workers_) rt_.unwatch(id);
@@ -540,6 +583,7 @@ void PoolCore::export_details() {
 void PoolCore::stop_collector() {
   if (!collector_.joinable()) return;
   stopping_ = true;
+  if (collector_.get_id() == std::this_thread::get_id()) return;  // it stops after this batch
   try {
     store_.run({"RPUSH", results_key_, "{\"wake\":true}"});
   } catch (const std::exception&) {

@@ -48,6 +48,7 @@ class Job : public JobBase {
   boost::json::array results;
   std::size_t chunks_left = 0;
   bool done = false;
+  bool finishing = false;  // the callback runs (or ran): a re-entrant abort() does nothing
   std::exception_ptr error;
   std::exception_ptr first_error;  // of a chunk, kept until every chunk has reported
   std::function<void(const boost::json::array&)> on_success;
@@ -58,6 +59,10 @@ class PoolCore;
 // Remembers a pool for terminate_live_pools() (process_internal.hpp).
 void register_pool(const std::shared_ptr<PoolCore>& pool);
 
+// Owned through std::shared_ptr (Pool, imap streams). The last reference may be released on the
+// collector thread (a callback that drops the last Pool, an imap stream's job forgotten after its
+// iterator is gone): the core then ends there, without joining or waiting for that thread, which
+// touches nothing of it afterwards.
 class PoolCore {
  public:
   explicit PoolCore(PoolOptions options);
@@ -87,6 +92,7 @@ class PoolCore {
   void spawn_worker();  // caller holds mutex_
   void push_stops(std::size_t n);
   void collect();
+  bool collect_batch(std::vector<std::string>& records);  // false: stop collecting
   void handle(const json::object& record);
   void fail_all(const std::exception_ptr& error);  // caller does not hold mutex_
   void stop_collector();

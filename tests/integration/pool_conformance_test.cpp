@@ -4,14 +4,17 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ranges>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -19,6 +22,7 @@
 
 #include "runtime.hpp"
 #include "scenario.hpp"
+#include "test_functions.hpp"
 
 namespace mp = lithops::multiprocessing;
 namespace json = boost::json;
@@ -73,6 +77,32 @@ int po_sleep_then(int ms) {
   return ms;
 }
 
+// PO-07: an argument type whose serialisation fails at run time.
+int takes_unencodable(Unencodable u) { return u.value; }
+
+// PO-14
+int po_square(int x) { return x * x; }
+
+// PO-17: each started task leaves a file named by its index, then sleeps far longer than the test.
+int po_mark_then_sleep(std::string dir, int i) {
+  lithops::test::write_file(dir + "/" + std::to_string(i), "started");
+  std::this_thread::sleep_for(60s);
+  return i;
+}
+
+// PO-32
+void po_ns_initializer(mp::NamespaceProxy ns) { ns.set("test", 1); }
+
+// PO-35
+void child_with_scoped_pool(mp::Queue<int> out) {
+  int sum = 0;
+  {
+    mp::Pool pool(4);  // leaving this scope is leaving `with Pool(4) as p:`
+    for (int s : pool.map(po_square, std::vector<int>{1, 2, 3, 4, 5})) sum += s;
+  }
+  out.put(sum);
+}
+
 }  // namespace
 
 LITHOPS_FUNCTION(pool_throw_level1);
@@ -82,6 +112,11 @@ LITHOPS_FUNCTION(make_unencodable);
 LITHOPS_FUNCTION(po_pid);
 LITHOPS_FUNCTION(square_and_pid);
 LITHOPS_FUNCTION(po_sleep_then);
+LITHOPS_FUNCTION(takes_unencodable);
+LITHOPS_FUNCTION(po_square);
+LITHOPS_FUNCTION(po_mark_then_sleep);
+LITHOPS_FUNCTION(po_ns_initializer);
+LITHOPS_FUNCTION(child_with_scoped_pool);
 
 // Adapted: Python's __cause__ (a RemoteTraceback) is the rethrown exception's nested exception
 // (std::nested_exception holding an mp::RemoteTraceback); mp::remote_traceback(e) reads it and
@@ -273,6 +308,129 @@ TEST(Pool, PO_33_ReleaseUnusedProcesses) {
   // And the executor is usable again: the three workers are free.
   mp::Pool pool(3);
   EXPECT_EQ(pool.map(po_identity, std::vector<int>{1, 2, 3}), (std::vector<int>{1, 2, 3}));
+}
+
+// Adapted: arguments are serialised (Boost.JSON) by the caller when the work is submitted, so the
+// serialiser's own error (std::length_error from Unencodable's conversion) is raised right there,
+// before anything is queued: nothing to wait for, nothing hangs, and the pool stays usable.
+TEST(Pool, PO_07_MapUnpicklable) {
+  mp::Pool pool(2);
+  const std::vector<Unencodable> items{{1}, {2}, {3}};
+  try {
+    pool.map(takes_unencodable, items);
+    FAIL() << "no exception";
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot encode Unencodable(1)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW((void)pool.map_async(takes_unencodable, items, 1), std::length_error);
+  EXPECT_THROW(pool.apply(takes_unencodable, Unencodable{4}), std::length_error);
+  EXPECT_EQ(pool.map(po_identity, std::vector<int>{5, 6}), (std::vector<int>{5, 6}));
+}
+
+TEST(Pool, PO_14_ImapUnordered) {
+  mp::Pool pool(4);
+  std::vector<int> expected;
+  for (int i = 0; i < 100; ++i) expected.push_back(i * i);
+  for (std::size_t chunksize : {std::size_t{1}, std::size_t{7}}) {
+    std::vector<int> got;
+    for (int v : pool.imap_unordered(po_square, std::views::iota(0, 100), chunksize)) {
+      got.push_back(v);
+    }
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, expected) << "chunksize " << chunksize;
+  }
+  // The default chunksize.
+  std::vector<int> got;
+  for (int v : pool.imap_unordered(po_square, std::views::iota(0, 100))) got.push_back(v);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, expected);
+}
+
+// The bound on terminate() + join() is generous for a loaded 2-core machine; what matters is that
+// neither waits for the 10 000 one-minute tasks, and that only the tasks already running started.
+TEST(Pool, PO_17_Terminate) {
+  const std::string dir = lithops::test::temp_dir();
+  std::vector<std::tuple<std::string, int>> work;
+  for (int i = 0; i < 10000; ++i) work.emplace_back(dir, i);
+  mp::Pool pool(3);
+  auto r = pool.starmap_async(po_mark_then_sleep, work, 1);
+  std::this_thread::sleep_for(200ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  pool.terminate();
+  pool.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+  EXPECT_THROW(r.get(5s), mp::ProcessError);
+  std::size_t started = 0;
+  for (int i = 0; i < 10000; ++i) {
+    if (!lithops::test::read_file(dir + "/" + std::to_string(i)).empty()) ++started;
+  }
+  EXPECT_LE(started, 3u);  // at most one task per worker, none of the outstanding ones
+}
+
+// Adapted: `with Pool(2) as p:` is a Pool's scope; leaving it runs terminate(), which is also what
+// the test calls to go on using the object (a destroyed object cannot be called in C++).
+TEST(Pool, PO_19_Context) {
+  std::optional<mp::AsyncResult<std::vector<int>>> pending;
+  {
+    mp::Pool p(2);
+    EXPECT_EQ(p.map(po_square, std::vector<int>{1, 2, 3}), (std::vector<int>{1, 4, 9}));
+    pending = p.map_async(po_sleep_then, std::vector<int>{60000, 60000}, 1);
+  }
+  EXPECT_THROW(pending->get(30s), mp::ProcessError);  // leaving the scope terminated it
+
+  mp::Pool p(2);
+  EXPECT_EQ(p.map(po_square, std::vector<int>{4}), (std::vector<int>{16}));
+  p.terminate();
+  try {
+    (void)p.map_async(po_square, std::vector<int>{1});
+    FAIL() << "map_async on a terminated pool";
+  } catch (const mp::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("not running"), std::string::npos) << e.what();
+  }
+}
+
+// Adapted: C++ has no `with pool:` re-entry; entering a block again means using the pool again,
+// and a pool terminated by a previous block refuses every new use with ValueError.
+TEST(Pool, PO_24_Enter) {
+  mp::Pool pool(1);
+  EXPECT_EQ(pool.apply(po_square, 3), 9);
+  pool.terminate();
+  EXPECT_THROW(pool.apply(po_square, 3), mp::ValueError);
+  EXPECT_THROW((void)pool.apply_async(po_square, 3), mp::ValueError);
+  EXPECT_THROW(pool.map(po_square, std::vector<int>{1}), mp::ValueError);
+  EXPECT_THROW(pool.starmap(po_mark_then_sleep, std::vector<std::tuple<std::string, int>>{}),
+               mp::ValueError);
+  EXPECT_THROW((void)pool.imap(po_square, std::vector<int>{1}), mp::ValueError);
+  EXPECT_THROW((void)pool.imap_unordered(po_square, std::vector<int>{1}), mp::ValueError);
+  pool.join();  // terminated: join returns
+}
+
+// Adapted: Python's `Pool(initializer=1)` TypeError is a compile error here: PoolOptions's
+// initializer is an mp::Function, built only from a registered function.
+TEST(Pool, PO_32_PoolInitializer) {
+  mp::Manager m;
+  auto ns = m.Namespace();
+  ns.set("test", 0);
+  mp::PoolOptions options;
+  options.processes = 1;
+  options.initializer = po_ns_initializer;
+  options.initargs = {json::value_from(ns)};
+  mp::Pool pool(options);
+  pool.close();
+  pool.join();
+  EXPECT_EQ(ns.get<int>("test"), 1);
+}
+
+// Adapted: there is no manager Pool proxy here (a Manager serves shared objects, not pools), so
+// the case becomes what it relies on: a Pool(4) used as a scoped (RAII, `with`) object in a child.
+TEST(Pool, PO_35_ScopedPoolInAChild) {
+  mp::Queue<int> out;
+  mp::Process p(child_with_scoped_pool, out);
+  p.start();
+  EXPECT_TRUE(p.join(60s));
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(out.get(60s), 1 + 4 + 9 + 16 + 25);
 }
 
 // --- a Pool worker's in-progress list always has an expiry --------------------------------------

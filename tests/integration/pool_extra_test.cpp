@@ -5,13 +5,17 @@
 
 #include <chrono>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <numeric>
 #include <ranges>
 #include <set>
+#include <string>
 #include <thread>
 
 #include <lithops/multiprocessing.hpp>
 
+#include "runtime.hpp"
 #include "scenario.hpp"
 #include "test_functions.hpp"
 
@@ -184,9 +188,19 @@ TEST(PoolOptions, MaxTasksPerChildOneGivesAFreshProcessPerTask) {
   EXPECT_EQ(distinct.size(), 6u);
 }
 
-TEST(PoolErrors, RegisteredUserExceptionRethrowsAsItsOwnType) {
+// The original type, not a wrapper: neither mp::RemoteError nor std::nested_exception is caught
+// before it.
+TEST(PoolErrors, PO_21_WrappedException) {
   mp::Pool pool(1);
-  EXPECT_THROW(pool.apply(throw_custom, 1), Custom);
+  try {
+    pool.apply(throw_custom, 1);
+    FAIL() << "no exception";
+  } catch (const mp::RemoteError& e) {
+    FAIL() << "wrapped: " << e.what();
+  } catch (const Custom& e) {
+    EXPECT_STREQ(e.what(), "custom failure");
+  }
+  EXPECT_THROW(pool.apply(throw_custom, 2), Custom);
 }
 
 TEST(PoolErrors, TaskKillingItsWorkerFailsOnlyThatTask) {
@@ -238,6 +252,80 @@ TEST(PoolLifecycle, DestructorTerminatesLikeWithBlock) {
     (void)pool.map_async(sleep_then_echo, std::vector<int>{30000, 30000}, 1);
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
+// --- the last Pool reference released on the pool's own collector thread ----------------------
+namespace {
+// Waits until the localhost executor runs no invocation any more: the pool's workers have ended.
+bool executor_idle_within(std::chrono::seconds limit) {
+  auto& executor = mp::detail::Runtime::get().executor();
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (executor.running() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  return executor.running() == 0;
+}
+}  // namespace
+
+TEST(PoolLifecycle, CallbackMayDropTheLastPoolReference) {
+  auto pool = std::make_unique<mp::Pool>(2);
+  std::promise<void> submitted;
+  std::promise<std::thread::id> dropped;
+  auto go = submitted.get_future().share();
+  auto r = pool->apply_async(twice, mp::args(21), [&, go](int) {
+    if (go.wait_for(30s) != std::future_status::ready) return;  // apply_async has returned
+    pool.reset();  // the last reference: the pool ends here, on its own collector thread
+    dropped.set_value(std::this_thread::get_id());
+  });
+  submitted.set_value();
+  EXPECT_EQ(r.get(30s), 42);
+  auto on = dropped.get_future();
+  ASSERT_EQ(on.wait_for(30s), std::future_status::ready);
+  EXPECT_NE(on.get(), std::this_thread::get_id());
+  EXPECT_EQ(pool, nullptr);
+  EXPECT_TRUE(executor_idle_within(30s));
+  mp::Pool next(2);
+  EXPECT_EQ(next.map(twice, std::vector<int>{1, 2, 3}), (std::vector<int>{2, 4, 6}));
+}
+
+TEST(PoolLifecycle, CallbackMayTerminateButNotJoinItsPool) {
+  mp::Pool pool(2);
+  std::string join_error;
+  std::promise<void> submitted;
+  std::promise<void> terminated;
+  auto go = submitted.get_future().share();
+  auto r = pool.apply_async(twice, mp::args(5), [&, go](int) {
+    if (go.wait_for(30s) != std::future_status::ready) return;
+    pool.close();
+    try {
+      pool.join();  // would wait for this very thread
+    } catch (const mp::Error& e) {
+      join_error = e.what();
+    }
+    pool.terminate();  // on the collector thread: it must not wait for or join itself
+    terminated.set_value();
+  });
+  submitted.set_value();
+  EXPECT_EQ(r.get(30s), 10);
+  ASSERT_EQ(terminated.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_NE(join_error.find("from a callback"), std::string::npos) << join_error;
+  EXPECT_THROW(pool.apply(twice, 1), mp::ValueError);
+  pool.join();
+  EXPECT_TRUE(executor_idle_within(30s));
+}
+
+// An imap stream holds its pool: with the Pool and then the iterator gone while tasks still run,
+// the stream's last result releases the last reference, on the collector thread.
+TEST(PoolLifecycle, ImapStreamMayOutliveItsPool) {
+  auto pool = std::make_unique<mp::Pool>(2);
+  auto it = std::make_unique<mp::IMapIterator<int>>(
+      pool->imap_unordered(sleep_then_echo, std::vector<int>(6, 300)));
+  pool.reset();
+  EXPECT_EQ(it->next(30s), 300);
+  it.reset();  // the tasks already queued still run
+  EXPECT_TRUE(executor_idle_within(30s));
+  mp::Pool next(2);
+  EXPECT_EQ(next.map(twice, std::vector<int>{4, 5}), (std::vector<int>{8, 10}));
 }
 
 // --- more of CPython's Pool cases ---------------------------------------------------------------

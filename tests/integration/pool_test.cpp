@@ -215,14 +215,3 @@ TEST(Pool, CloseThenJoinWaitsForTheWork) {
   pool.join();
   EXPECT_TRUE(r.ready());
 }
-
-TEST(Pool, TerminateDuringALongMapReturnsPromptly) {
-  mp::Pool pool(2);
-  std::vector<std::tuple<int, int>> work(20, std::make_tuple(1, 5000));
-  auto r = pool.starmap_async(sqr_slow, work, 1);
-  std::this_thread::sleep_for(200ms);
-  auto t0 = std::chrono::steady_clock::now();
-  pool.terminate();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 8s);
-  EXPECT_THROW(r.get(5s), mp::ProcessError);
-}

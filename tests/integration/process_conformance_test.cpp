@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -146,6 +148,20 @@ void child_with_own_pool(mp::Queue<int> out) {
 }
 void process_throw_deep() { throw_deep_level1(0); }
 
+// PR-22
+void upper_echo(mp::Connection conn) {
+  // None (or nothing within a minute) stops it.
+  while (
+      auto msg =
+          conn.recv<std::optional<std::string>>(std::chrono::seconds(60)).value_or(std::nullopt)) {
+    std::string up = *msg;
+    std::transform(up.begin(), up.end(), up.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    conn.send(std::optional<std::string>(up));
+  }
+  conn.close();
+}
+
 }  // namespace
 
 LITHOPS_FUNCTION(report_current);
@@ -169,6 +185,7 @@ LITHOPS_FUNCTION(pc_square);
 LITHOPS_FUNCTION(child_with_own_queue_and_child);
 LITHOPS_FUNCTION(child_with_own_pool);
 LITHOPS_FUNCTION(process_throw_deep);
+LITHOPS_FUNCTION(upper_echo);
 
 namespace {
 int run_to_exit(mp::Process& p) {
@@ -363,6 +380,55 @@ TEST(Process, PR_28_ChildCreatesItsOwnQueueChildAndPool) {
   mp::Process b(child_with_own_pool, out);
   EXPECT_EQ(run_to_exit(b), 0);
   EXPECT_EQ(out.get(std::chrono::seconds(30)), 1 + 4 + 9 + 16);
+}
+
+TEST(Process, PR_03_DaemonArgument) {
+  // By default a Process takes the creating process's flag: the driver is not daemonic.
+  mp::Process p0(pc_noop);
+  EXPECT_EQ(p0.daemon(), mp::current_process().daemon);
+  EXPECT_FALSE(p0.daemon());
+  mp::Process p1(mp::ProcessOptions{.name = "", .daemon = true}, pc_noop);
+  EXPECT_TRUE(p1.daemon());
+  mp::Process p2(mp::ProcessOptions{.name = "", .daemon = false}, pc_noop);
+  EXPECT_FALSE(p2.daemon());
+  // The flag reaches the child: its current_process().daemon says the same.
+  mp::Queue<std::string> q;
+  mp::Process d(mp::ProcessOptions{.name = "", .daemon = true}, report_current, q);
+  EXPECT_TRUE(d.daemon());
+  EXPECT_EQ(run_to_exit(d), 0);
+  const auto seen_d = q.get(std::chrono::seconds(60));
+  EXPECT_EQ(seen_d.rfind(d.name() + "|" + std::to_string(d.pid().value_or(-1)) + "|daemon|", 0), 0u)
+      << seen_d;
+  mp::Process n(mp::ProcessOptions{.name = "", .daemon = false}, report_current, q);
+  EXPECT_EQ(run_to_exit(n), 0);
+  const auto seen_n = q.get(std::chrono::seconds(60));
+  EXPECT_EQ(seen_n.rfind(n.name() + "|" + std::to_string(n.pid().value_or(-1)) + "|-|", 0), 0u)
+      << seen_n;
+}
+
+TEST(Process, PR_12_CpuCount) {
+  const int n = mp::cpu_count();
+  EXPECT_GE(n, 1);
+  EXPECT_EQ(mp::cpu_count(), n);  // stable between calls
+}
+
+// Adapted: mp::Process runs a registered function and has no virtual run() to override, so the
+// subclass of the Python case becomes a Process whose target is the same upper-casing echo; None
+// is std::nullopt (JSON null) on the Pipe.
+TEST(Process, PR_22_Subclassing) {
+  auto [parent_end, child_end] = mp::Pipe();
+  mp::Process p(upper_echo, child_end);
+  p.start();
+  child_end.close();
+  parent_end.send(std::optional<std::string>("hello"));
+  EXPECT_EQ(parent_end.recv<std::optional<std::string>>(std::chrono::seconds(60)),
+            std::optional<std::optional<std::string>>(std::string("HELLO")));
+  parent_end.send(std::optional<std::string>("world"));
+  EXPECT_EQ(parent_end.recv<std::optional<std::string>>(std::chrono::seconds(60)),
+            std::optional<std::optional<std::string>>(std::string("WORLD")));
+  parent_end.send(std::optional<std::string>());
+  EXPECT_TRUE(p.join(std::chrono::seconds(60)));
+  EXPECT_EQ(p.exitcode(), 0);
 }
 
 // --- warm-worker reuse (localhost executor) -----------------------------------------------------
