@@ -36,4 +36,17 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The in-process floor every program reports first: `n` PINGs through the program's own store
+// (after 200 to warm the connection), per PING in `unit` ("us" or "ms"), `reps` times.
+template <class Store>
+void report_ping(Store& store, int reps, int n, const std::string& unit = "us") {
+  for (int i = 0; i < 200; ++i) store.run({"PING"});
+  const double scale = unit == "ms" ? 1e3 : 1e6;
+  report("redis_ping", "redis", unit, repeat(reps, [&] {
+           const auto t0 = std::chrono::steady_clock::now();
+           for (int i = 0; i < n; ++i) store.run({"PING"});
+           return seconds_since(t0) * scale / n;
+         }));
+}
+
 }  // namespace lithops::bench

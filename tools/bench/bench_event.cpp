@@ -35,12 +35,7 @@ int main(int argc, char** argv) {
   constexpr int kWarmup = 50;
 
   auto& store = mp::detail::Runtime::get().store();
-  for (int i = 0; i < 200; ++i) store.run({"PING"});
-  bench::report("redis_ping", "redis", "us", bench::repeat(kReps, [&] {
-                  auto t0 = Clock::now();
-                  for (int i = 0; i < round_trips; ++i) store.run({"PING"});
-                  return bench::seconds_since(t0) * 1e6 / round_trips;
-                }));
+  bench::report_ping(store, kReps, round_trips);
 
   mp::Event ping, back;
   mp::Process child(pong, ping, back, kWarmup + kReps * round_trips);

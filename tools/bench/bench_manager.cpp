@@ -26,12 +26,7 @@ int main(int argc, char** argv) {
   auto& rt = mp::detail::Runtime::get();
   auto& store = rt.store();
 
-  for (int i = 0; i < 200; ++i) store.run({"PING"});
-  bench::report("redis_ping", "redis", "ms", bench::repeat(reps, [&] {
-                  auto t0 = Clock::now();
-                  for (int i = 0; i < ops; ++i) store.run({"PING"});
-                  return bench::seconds_since(t0) * 1e3 / ops;
-                }));
+  bench::report_ping(store, reps, ops, "ms");
 
   mp::Manager manager;
   {

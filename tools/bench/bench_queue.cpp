@@ -51,12 +51,7 @@ int main(int argc, char** argv) {
   constexpr int kReps = 5;
 
   auto& store = mp::detail::Runtime::get().store();
-  for (int i = 0; i < 200; ++i) store.run({"PING"});
-  bench::report("redis_ping", "redis", "us", bench::repeat(kReps, [&] {
-                  auto t0 = Clock::now();
-                  for (int i = 0; i < round_trips; ++i) store.run({"PING"});
-                  return bench::seconds_since(t0) * 1e6 / round_trips;
-                }));
+  bench::report_ping(store, kReps, round_trips);
 
   {
     const std::string in = mp::detail::Runtime::get().prefix() + "bench:raw:in";
