@@ -145,29 +145,43 @@ INSTANTIATE_TEST_SUITE_P(Sigv4, OriginalSuite, testing::ValuesIn(list_cases(kOri
 
 // --- aws-c-auth's v4 suite: a context.json per case; the signer adds the date itself. -----------
 
+// One aws-c-auth case's context.json: its credentials and signing options. The header cases also
+// take `sign_body` (x-amz-content-sha256); the presigned (query) cases never sign it.
+struct CrtContext {
+  fs::path dir;
+  boost::json::object json;
+  sigv4::Credentials credentials;
+  sigv4::Options options;
+};
+
+CrtContext load_crt_context(const std::string& name, bool header_signing) {
+  fail_if_missing(name, kCrtDir);
+  CrtContext c;
+  c.dir = kCrtDir / name;
+  c.json = boost::json::parse(read(c.dir / "context.json")).as_object();
+  const auto& creds = c.json.at("credentials").as_object();
+  c.credentials = {std::string(creds.at("access_key_id").as_string()),
+                   std::string(creds.at("secret_access_key").as_string()), ""};
+  if (const auto* t = creds.if_contains("token")) c.credentials.session_token = t->as_string();
+  // "2015-08-30T12:36:00Z" -> "20150830T123600Z"
+  std::string date(c.json.at("timestamp").as_string());
+  std::erase(date, '-');
+  std::erase(date, ':');
+  c.options.region = c.json.at("region").as_string();
+  c.options.service = c.json.at("service").as_string();
+  c.options.amz_date = date;
+  c.options.normalize_path = c.json.at("normalize").as_bool();
+  if (header_signing) c.options.sign_body_header = c.json.at("sign_body").as_bool();
+  if (const auto* o = c.json.if_contains("omit_session_token")) {
+    c.options.omit_session_token = o->as_bool();
+  }
+  return c;
+}
+
 class CrtSuite : public testing::TestWithParam<std::string> {};
 
 TEST_P(CrtSuite, MatchesEveryStep) {
-  fail_if_missing(GetParam(), kCrtDir);
-  const fs::path dir = kCrtDir / GetParam();
-  const auto context = boost::json::parse(read(dir / "context.json")).as_object();
-  const auto& creds = context.at("credentials").as_object();
-  sigv4::Credentials credentials{std::string(creds.at("access_key_id").as_string()),
-                                 std::string(creds.at("secret_access_key").as_string()), ""};
-  if (const auto* t = creds.if_contains("token")) credentials.session_token = t->as_string();
-  // "2015-08-30T12:36:00Z" -> "20150830T123600Z"
-  std::string date(context.at("timestamp").as_string());
-  std::erase(date, '-');
-  std::erase(date, ':');
-  sigv4::Options options;
-  options.region = context.at("region").as_string();
-  options.service = context.at("service").as_string();
-  options.amz_date = date;
-  options.normalize_path = context.at("normalize").as_bool();
-  options.sign_body_header = context.at("sign_body").as_bool();
-  if (const auto* o = context.if_contains("omit_session_token")) {
-    options.omit_session_token = o->as_bool();
-  }
+  const auto [dir, context, credentials, options] = load_crt_context(GetParam(), true);
   auto raw = parse(read(dir / "request.txt"), Folding::kSpace);
   const auto head_size = raw.request.headers.size();
   const auto s = sigv4::sign(raw.request, credentials, options);
@@ -188,24 +202,7 @@ INSTANTIATE_TEST_SUITE_P(Sigv4, CrtSuite, testing::ValuesIn(list_cases(kCrtDir, 
 class CrtQuerySuite : public testing::TestWithParam<std::string> {};
 
 TEST_P(CrtQuerySuite, MatchesEveryStep) {
-  fail_if_missing(GetParam(), kCrtDir);
-  const fs::path dir = kCrtDir / GetParam();
-  const auto context = boost::json::parse(read(dir / "context.json")).as_object();
-  const auto& creds = context.at("credentials").as_object();
-  sigv4::Credentials credentials{std::string(creds.at("access_key_id").as_string()),
-                                 std::string(creds.at("secret_access_key").as_string()), ""};
-  if (const auto* t = creds.if_contains("token")) credentials.session_token = t->as_string();
-  std::string date(context.at("timestamp").as_string());
-  std::erase(date, '-');
-  std::erase(date, ':');
-  sigv4::Options options;
-  options.region = context.at("region").as_string();
-  options.service = context.at("service").as_string();
-  options.amz_date = date;
-  options.normalize_path = context.at("normalize").as_bool();
-  if (const auto* o = context.if_contains("omit_session_token")) {
-    options.omit_session_token = o->as_bool();
-  }
+  const auto [dir, context, credentials, options] = load_crt_context(GetParam(), false);
   const std::chrono::seconds expires(context.at("expiration_in_seconds").to_number<long long>());
   auto raw = parse(read(dir / "request.txt"), Folding::kSpace);
   const auto headers_before = raw.request.headers;
