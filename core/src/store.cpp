@@ -49,6 +49,15 @@ std::vector<sdk::Reply> Store::pipeline(std::span<const sdk::Command> commands) 
   }
 }
 
+std::vector<sdk::Reply> Store::pipeline_into(std::span<const sdk::Command> commands,
+                                             std::span<const std::span<std::byte>> into) {
+  try {
+    return store_->execute_pipeline_into(commands, into, kCommandTimeout);
+  } catch (const sdk::PluginError& e) {
+    throw OSError(e.what());
+  }
+}
+
 std::optional<sdk::Reply> Store::blocking(
     Timeout timeout, const std::function<std::vector<std::string_view>(const std::string&)>& make,
     const std::function<std::optional<sdk::Reply>()>& last_look) {

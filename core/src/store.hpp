@@ -37,6 +37,11 @@ class Store {
   sdk::Reply run(std::span<const std::string_view> args);
   // One round trip for many commands; error replies are returned, not thrown.
   std::vector<sdk::Reply> pipeline(std::span<const sdk::Command> commands);
+  // pipeline(), with the string replies of the first into.size() commands written into the
+  // caller's buffers (sdk::StateStore::execute_pipeline_into: such a reply's `integer` is the
+  // length the server sent, its `str` is empty).
+  std::vector<sdk::Reply> pipeline_into(std::span<const sdk::Command> commands,
+                                        std::span<const std::span<std::byte>> into);
 
   // BLPOP on `keys` until something arrives or `timeout` passes (std::nullopt: forever).
   // Returns {key, value}. Long waits are cut into slices so a lost server is noticed.

@@ -2,7 +2,9 @@
 
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -28,6 +30,49 @@ timeval to_timeval(milliseconds t) {
 }
 
 std::string reply_text(const redisReply& r) { return std::string(r.str, r.len); }
+
+// Receives exactly the bytes `iov[0..n)` describe (a blocking socket: SO_RCVTIMEO bounds each
+// wait). False with errno set on failure; the end of the stream is ECONNRESET.
+bool recv_all(int fd, iovec* iov, int n) {
+  for (;;) {
+    while (n > 0 && iov->iov_len == 0) {
+      ++iov;
+      --n;
+    }
+    if (n == 0) return true;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(n);
+    const ssize_t got = ::recvmsg(fd, &msg, MSG_WAITALL);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (got == 0) {
+      errno = ECONNRESET;
+      return false;
+    }
+    auto left = static_cast<std::size_t>(got);
+    while (n > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --n;
+    }
+    if (n > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+}
+
+// A string reply delivered into `dest`, as sdk::StateStore::execute_pipeline_into describes.
+void deliver(sdk::Reply& out, std::span<std::byte> dest) {
+  if (out.type != sdk::Reply::Type::kString) return;
+  const std::size_t n = std::min(out.str.size(), dest.size());
+  if (n > 0) std::memcpy(dest.data(), out.str.data(), n);
+  out.integer = static_cast<long long>(out.str.size());
+  std::string().swap(out.str);
+}
 
 }  // namespace
 
@@ -179,6 +224,100 @@ ReplyPtr Connection::read_reply() {
   void* raw = nullptr;
   if (redisGetReply(ctx_.get(), &raw) != REDIS_OK) return nullptr;
   return ReplyPtr(static_cast<redisReply*>(raw));
+}
+
+bool Connection::read_reply_into(std::span<std::byte> dest, sdk::Reply& out) {
+  redisContext* c = ctx_.get();
+  redisReader* r = c->reader;
+  // The reply's first line, "$<length>\r\n" for a bulk string, from hiredis' buffer (topped up
+  // from the socket as needed). Anything else is left to hiredis.
+  std::size_t header_end = 0;
+  long long length = -2;
+  for (;;) {
+    const char* begin = r->buf + r->pos;
+    const std::size_t avail = r->len - r->pos;
+    if (r->err != 0 || (avail > 0 && begin[0] != '$')) break;
+    const auto* nl = static_cast<const char*>(std::memchr(begin, '\n', avail));
+    if (nl != nullptr) {
+      const char* last = nl > begin && nl[-1] == '\r' ? nl - 1 : nl;
+      long long n = 0;
+      const auto [end, ec] = std::from_chars(begin + 1, last, n);
+      if (ec == std::errc() && end == last && n >= -1) {
+        length = n;
+        header_end = static_cast<std::size_t>(nl + 1 - r->buf);
+      }
+      break;
+    }
+    if (avail > 32) break;  // not a length line: hiredis reports the protocol error
+    if (redisBufferRead(c) != REDIS_OK) return false;
+  }
+  if (length < -1) {
+    ReplyPtr reply = read_reply();
+    if (!reply) return false;
+    out = to_reply(*reply);
+    deliver(out, dest);
+    return true;
+  }
+  r->pos = header_end;
+  if (length == -1) {
+    out = sdk::Reply{};  // nil
+  } else {
+    // The payload: what hiredis already buffered, then the rest from the socket into `dest`
+    // (bytes beyond dest.size() into a scratch buffer), then the closing CRLF.
+    const auto total = static_cast<std::size_t>(length);
+    const std::size_t keep = std::min(total, dest.size());
+    const std::size_t buffered = std::min(r->len - r->pos, total);
+    if (keep > 0) std::memcpy(dest.data(), r->buf + r->pos, std::min(buffered, keep));
+    r->pos += buffered;
+    std::size_t done = buffered;
+    char crlf[2] = {0, 0};
+    std::size_t crlf_have = 0;
+    if (done == total) {
+      crlf_have = std::min<std::size_t>(2, r->len - r->pos);
+      std::memcpy(crlf, r->buf + r->pos, crlf_have);
+      r->pos += crlf_have;
+    }
+    std::vector<char> scratch;
+    while (done < total) {
+      iovec iov[2];
+      int n = 0;
+      std::size_t step = 0;
+      if (done < keep) {
+        step = keep - done;
+        iov[n++] = {dest.data() + done, step};
+      } else {
+        if (scratch.empty()) scratch.resize(64 << 10);
+        step = std::min(total - done, scratch.size());
+        iov[n++] = {scratch.data(), step};
+      }
+      const bool last = done + step == total;
+      if (last) iov[n++] = {crlf, 2};
+      if (!recv_all(c->fd, iov, n)) return false;
+      done += step;
+      if (last) crlf_have = 2;
+    }
+    if (crlf_have < 2) {
+      iovec iov{crlf + crlf_have, 2 - crlf_have};
+      if (!recv_all(c->fd, &iov, 1)) return false;
+    }
+    if (crlf[0] != '\r' || crlf[1] != '\n') {
+      errno = EPROTO;
+      return false;
+    }
+    out = sdk::Reply{};
+    out.type = sdk::Reply::Type::kString;
+    out.integer = length;
+  }
+  // All buffered bytes consumed: let hiredis drop them (it compacts its buffer on a read).
+  if (r->pos == r->len) {
+    void* none = nullptr;
+    if (redisReaderGetReply(r, &none) != REDIS_OK || none != nullptr) {
+      if (none != nullptr) freeReplyObject(none);
+      errno = EPROTO;
+      return false;
+    }
+  }
+  return true;
 }
 
 ReplyPtr Connection::command(int argc, const char** argv, const std::size_t* lens) {

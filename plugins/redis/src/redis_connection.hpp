@@ -49,6 +49,10 @@ class Connection {
   bool flush();
   // Waits for the next reply; nullptr on a transport failure (errno set; see fail()).
   ReplyPtr read_reply();
+  // Waits for the next reply into `out`; a bulk string goes into `dest` instead, read from the
+  // socket straight into it (see sdk::StateStore::execute_pipeline_into). False on a transport
+  // failure (errno set; see fail()).
+  bool read_reply_into(std::span<std::byte> dest, sdk::Reply& out);
   // append + flush + read_reply: one round trip.
   ReplyPtr command(int argc, const char** argv, const std::size_t* lens);
 

@@ -156,6 +156,17 @@ sdk::Reply RedisStore::execute(sdk::CommandArgs args, milliseconds timeout) {
 
 std::vector<sdk::Reply> RedisStore::execute_pipeline(std::span<const sdk::Command> commands,
                                                      milliseconds timeout) {
+  return execute_pipeline_into(commands, {}, timeout);
+}
+
+std::vector<sdk::Reply> RedisStore::execute_pipeline_into(
+    std::span<const sdk::Command> commands, std::span<const std::span<std::byte>> into,
+    milliseconds timeout) {
+  if (into.size() > commands.size()) {
+    throw std::invalid_argument(
+        "RedisStore::execute_pipeline_into: " + std::to_string(into.size()) + " buffers for " +
+        std::to_string(commands.size()) + " commands");
+  }
   std::vector<sdk::Reply> out;
   if (commands.empty()) return out;
   for (const auto& cmd : commands) {
@@ -173,6 +184,12 @@ std::vector<sdk::Reply> RedisStore::execute_pipeline(std::span<const sdk::Comman
   if (!conn.flush()) conn.fail(errno, address_, "pipeline");
   out.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) {
+    if (i < into.size()) {
+      // A string reply straight from the socket into the caller's buffer.
+      if (!conn.read_reply_into(into[i], out.emplace_back()))
+        conn.fail(errno, address_, "pipeline");
+      continue;
+    }
     ReplyPtr reply = conn.read_reply();
     if (!reply) conn.fail(errno, address_, "pipeline");
     out.push_back(to_reply(*reply));

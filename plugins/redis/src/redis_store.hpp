@@ -33,6 +33,11 @@ class RedisStore final : public sdk::StateStore {
   sdk::Reply execute(sdk::CommandArgs args, std::chrono::milliseconds timeout) override;
   std::vector<sdk::Reply> execute_pipeline(std::span<const sdk::Command> commands,
                                            std::chrono::milliseconds timeout) override;
+  // String replies of the first into.size() commands are read from the socket straight into
+  // the caller's buffers (no copy through hiredis).
+  std::vector<sdk::Reply> execute_pipeline_into(std::span<const sdk::Command> commands,
+                                                std::span<const std::span<std::byte>> into,
+                                                std::chrono::milliseconds timeout) override;
   // Opens a new connection for the subscription (not from the pool). Waits at most
   // `connect_timeout` for the server to confirm the subscription.
   std::unique_ptr<sdk::Subscription> subscribe(std::span<const std::string> channels) override;

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -148,6 +151,154 @@ TEST_F(RedisStoreTest, PipelineRepliesComeInOrder) {
   ASSERT_EQ(replies[101].elements.size(), 3u);
   EXPECT_EQ(replies[101].elements[2].str, "2");
   EXPECT_TRUE(store_->execute_pipeline({}, 1s).empty());
+}
+
+// A value of `n` bytes whose content depends on `seed` and the position (binary, with CR/LF/NUL).
+std::string patterned(std::size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>((i * 131 + seed * 7 + i / 251) & 0xff);
+  return s;
+}
+
+// A StateStore that only forwards execute/execute_pipeline to a RedisStore: what a third-party
+// plugin without its own execute_pipeline_into gets (the SDK's default).
+class ForwardingStore final : public sdk::StateStore {
+ public:
+  explicit ForwardingStore(sdk::StateStore& inner) : inner_(inner) {}
+  sdk::Reply execute(sdk::CommandArgs args, std::chrono::milliseconds timeout) override {
+    return inner_.execute(args, timeout);
+  }
+  std::vector<sdk::Reply> execute_pipeline(std::span<const sdk::Command> commands,
+                                           std::chrono::milliseconds timeout) override {
+    return inner_.execute_pipeline(commands, timeout);
+  }
+  std::unique_ptr<sdk::Subscription> subscribe(std::span<const std::string> channels) override {
+    return inner_.subscribe(channels);
+  }
+  boost::json::object connection_config() const override { return inner_.connection_config(); }
+  std::string endpoint() const override { return inner_.endpoint(); }
+
+ private:
+  sdk::StateStore& inner_;
+};
+
+// execute_pipeline_into on `store`: string replies of every size around hiredis' 16 KiB reads
+// land byte-exact in the caller's buffers, whatever else comes before and after them.
+void check_pipeline_into(sdk::StateStore& store) {
+  const std::vector<std::size_t> sizes{0,      1,     2,     3,     15,    16381,   16382,
+                                       16383,  16384, 16385, 16386, 65536, 1 << 20, (1 << 20) + 3,
+                                       3 << 20};
+  std::vector<std::string> values;
+  std::vector<sdk::Command> sets;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    values.push_back(patterned(sizes[i], static_cast<unsigned>(i)));
+    sets.push_back({"SET", "v" + std::to_string(i), values.back()});
+  }
+  for (const auto& r : store.execute_pipeline(sets, 10s)) ASSERT_EQ(r.str, "OK");
+
+  // Twice over, so short replies share hiredis' reads with the headers of the next ones.
+  std::vector<sdk::Command> cmds;
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < sizes.size(); ++i) cmds.push_back({"GET", "v" + std::to_string(i)});
+  }
+  const std::size_t n_values = cmds.size();
+  cmds.push_back({"GET", "missing"});                  // nil
+  cmds.push_back({"INCR", "counter"});                 // integer
+  cmds.push_back({"LPUSH", "v1", "x"});                // error (WRONGTYPE)
+  cmds.push_back({"GETRANGE", "v14", "100", "1099"});  // into a buffer too small for it
+  cmds.push_back({"GETRANGE", "v13", "0", "9"});       // into a buffer larger than it
+  cmds.push_back({"GET", "v12"});                      // not into a buffer: a normal reply
+  cmds.push_back({"PING"});
+
+  std::vector<std::string> bufs;
+  for (std::size_t i = 0; i < n_values; ++i) bufs.emplace_back(sizes[i % sizes.size()], '#');
+  bufs.emplace_back(8, '#');
+  bufs.emplace_back(8, '#');
+  bufs.emplace_back(8, '#');
+  bufs.emplace_back(300, '#');
+  bufs.emplace_back(20, '#');
+  std::vector<std::span<std::byte>> into;
+  for (auto& b : bufs) into.push_back(std::as_writable_bytes(std::span<char>(b)));
+
+  const auto replies = store.execute_pipeline_into(cmds, into, 10s);
+  ASSERT_EQ(replies.size(), cmds.size());
+  for (std::size_t i = 0; i < n_values; ++i) {
+    const std::string& want = values[i % sizes.size()];
+    ASSERT_EQ(replies[i].type, sdk::Reply::Type::kString) << i;
+    EXPECT_EQ(replies[i].integer, static_cast<long long>(want.size())) << i;
+    EXPECT_TRUE(replies[i].str.empty()) << i;
+    EXPECT_TRUE(bufs[i] == want) << "reply " << i << " of " << want.size() << " bytes differs";
+  }
+  std::size_t k = n_values;
+  EXPECT_TRUE(replies[k].is_nil());
+  EXPECT_EQ(bufs[k], std::string(8, '#'));
+  ++k;
+  EXPECT_EQ(replies[k].type, sdk::Reply::Type::kInteger);
+  EXPECT_EQ(replies[k].integer, 1);
+  EXPECT_EQ(bufs[k], std::string(8, '#'));
+  ++k;
+  EXPECT_TRUE(replies[k].is_error());
+  EXPECT_EQ(replies[k].str.rfind("WRONGTYPE", 0), 0u) << replies[k].str;
+  EXPECT_EQ(bufs[k], std::string(8, '#'));
+  ++k;
+  EXPECT_EQ(replies[k].type, sdk::Reply::Type::kString);
+  EXPECT_EQ(replies[k].integer, 1000);  // the full length the server sent
+  EXPECT_TRUE(bufs[k] == values[14].substr(100, 300));
+  ++k;
+  EXPECT_EQ(replies[k].integer, 10);
+  EXPECT_TRUE(bufs[k] == values[13].substr(0, 10) + std::string(10, '#'));
+  ++k;
+  EXPECT_EQ(replies[k].type, sdk::Reply::Type::kString);
+  EXPECT_TRUE(replies[k].str == values[12]);
+  EXPECT_EQ(replies[k + 1].str, "PONG");
+
+  // The connection stays in step afterwards.
+  const auto after = store.execute_pipeline(std::vector<sdk::Command>{{"GET", "v2"}, {"PING"}}, 5s);
+  EXPECT_EQ(after[0].str, values[2]);
+  EXPECT_EQ(after[1].str, "PONG");
+  EXPECT_THROW(store.execute_pipeline_into(std::vector<sdk::Command>{{"PING"}},
+                                           std::vector<std::span<std::byte>>(2), 1s),
+               std::invalid_argument);
+  EXPECT_TRUE(store
+                  .execute_pipeline_into(std::span<const sdk::Command>(),
+                                         std::span<const std::span<std::byte>>(), 1s)
+                  .empty());
+}
+
+TEST_F(RedisStoreTest, PipelineIntoWritesStringRepliesIntoTheCallersBuffers) {
+  check_pipeline_into(*store_);
+}
+
+TEST_F(RedisStoreTest, PipelineIntoDefaultOfTheSdkBehavesTheSame) {
+  ForwardingStore plain(*store_);
+  check_pipeline_into(plain);
+}
+
+TEST_F(RedisStoreTest, PipelineIntoTimesOutAndDiscardsTheConnection) {
+  std::string buf(16, '#');
+  const std::vector<std::span<std::byte>> into{std::as_writable_bytes(std::span<char>(buf))};
+  const std::vector<sdk::Command> cmds{{"BLPOP", "nothing", "5"}};
+  const auto t0 = Clock::now();
+  const std::string msg =
+      message_of<sdk::ConnectionError>([&] { store_->execute_pipeline_into(cmds, into, 200ms); });
+  EXPECT_LT(Clock::now() - t0, 2s);
+  EXPECT_NE(msg.find("timed out"), std::string::npos) << msg;
+  EXPECT_EQ(run({"RPUSH", "nothing", "v"}).integer, 1);
+  EXPECT_EQ(run({"LLEN", "nothing"}).integer, 1);
+}
+
+TEST_F(RedisStoreTest, PipelineIntoServerGoneIsConnectionError) {
+  auto own = EmbeddedRedis::start();
+  auto store = make_store(own->redis_config());
+  std::string buf(16, '#');
+  const std::vector<std::span<std::byte>> into{std::as_writable_bytes(std::span<char>(buf))};
+  const std::vector<sdk::Command> cmds{{"GET", "k"}};
+  EXPECT_TRUE(store->execute_pipeline_into(cmds, into, 1s)[0].is_nil());
+  own.reset();
+  const std::string msg =
+      message_of<sdk::ConnectionError>([&] { store->execute_pipeline_into(cmds, into, 1s); });
+  EXPECT_NE(msg.find("redis at unix:"), std::string::npos) << msg;
 }
 
 TEST_F(RedisStoreTest, BlpopTimesOutWithNil) {

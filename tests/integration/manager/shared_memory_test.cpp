@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -169,6 +170,70 @@ TEST(SharedMemory, SpanWritesAndUnwrittenChunksReadAsZeros) {
   const std::string got = shm.read((2 << 20) + 4, 5);
   EXPECT_EQ(got, std::string("\0\1\2\3\0", 5));
   EXPECT_EQ(shm.read(0, 1 << 20), std::string(1 << 20, '\0'));
+  shm.unlink();
+}
+
+// Reads go from the socket straight into the caller's buffer, one GETRANGE per chunk: every
+// edge of that must be byte-exact.
+TEST(SharedMemory, ReadsAtChunkEdgesAndAcrossChunksAreByteExact) {
+  constexpr std::size_t kChunk = 1 << 20;
+  constexpr std::size_t kSize = 3 * kChunk + 100;  // a short last chunk
+  constexpr std::uint64_t kSeed = 0xed9e;
+  mp::SharedMemory shm(static_cast<std::int64_t>(kSize));
+  shm.write(0, pattern_range(kSeed, 0, kSize));
+  const std::vector<std::pair<std::size_t, std::size_t>> ranges{
+      {kChunk - 1, 1},       {kChunk, 1},       {kChunk - 1, 2},
+      {0, kChunk},           {kChunk, kChunk},  {kChunk - 5, kChunk + 10},
+      {7, 3 * kChunk},       {0, kSize},        {kSize - 1, 1},
+      {3 * kChunk - 1, 101}, {3 * kChunk, 100}, {2 * kChunk + 17, kChunk + 83}};
+  for (auto [off, len] : ranges) {
+    const std::string got = shm.read(off, len);
+    ASSERT_EQ(got.size(), len);
+    ASSERT_TRUE(got == pattern_range(kSeed, off, len)) << "range " << off << " +" << len;
+    // read_into fills exactly the span it is given.
+    std::vector<std::byte> buf(len + 2, std::byte{0xAB});
+    shm.read_into(off, std::span<std::byte>(buf).subspan(1, len));
+    EXPECT_EQ(buf.front(), std::byte{0xAB});
+    EXPECT_EQ(buf.back(), std::byte{0xAB});
+    ASSERT_TRUE(std::memcmp(buf.data() + 1, got.data(), len) == 0)
+        << "range " << off << " +" << len;
+  }
+  // 0 bytes anywhere up to the end is fine; anything past the end raises, naming the range.
+  EXPECT_EQ(shm.read(0, 0), "");
+  EXPECT_EQ(shm.read(kSize, 0), "");
+  EXPECT_THROW(shm.read(kSize + 1, 0), mp::ValueError);
+  EXPECT_THROW(shm.read(kSize, 1), mp::ValueError);
+  EXPECT_THROW(shm.read(kSize - 10, 11), mp::ValueError);
+  EXPECT_THROW(shm.read(0, kSize + 1), mp::ValueError);
+  try {
+    shm.read(kChunk, 3 * kChunk);
+    ADD_FAILURE() << "expected mp::ValueError";
+  } catch (const mp::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("outside SharedMemory of size"), std::string::npos)
+        << e.what();
+  }
+  shm.unlink();
+  EXPECT_THROW(shm.read(kChunk - 1, 2), mp::FileNotFoundError);
+}
+
+TEST(SharedMemory, ReadAcrossWrittenAndUnwrittenChunksFillsZeros) {
+  constexpr std::size_t kChunk = 1 << 20;
+  mp::SharedMemory shm(static_cast<std::int64_t>(4 * kChunk));
+  // Chunk 1 written only in its middle, chunk 2 up to 10 bytes before its end, 0 and 3 never.
+  const std::string mid = pattern_range(1, 0, 1000);
+  const std::string most = pattern_range(2, 0, kChunk - 10);
+  shm.write(kChunk + 5000, mid);
+  shm.write(2 * kChunk, most);
+  std::string want(3 * kChunk + 20, '\0');
+  want.replace(kChunk + 5000 - 10, mid.size(), mid);
+  want.replace(2 * kChunk - 10, most.size(), most);
+  const std::string got = shm.read(10, want.size());
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want);
+  // A buffer with old content: the zeros are written, not assumed.
+  std::vector<std::byte> buf(want.size(), std::byte{0x5A});
+  shm.read_into(10, buf);
+  EXPECT_TRUE(std::memcmp(buf.data(), want.data(), want.size()) == 0);
   shm.unlink();
 }
 

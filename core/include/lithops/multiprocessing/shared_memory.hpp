@@ -15,9 +15,10 @@
 // unlinking it (SM-10, see the constructor). close() only ends this handle's use.
 //
 // Storage: the block is cut into 1 MiB chunks, one Redis string each, created on first write (an
-// unwritten chunk reads as zeros). read()/write() of a range touch only the chunks it covers, all
-// of them pipelined (GETRANGE: one round trip; SETRANGE: one per MiB), so a 256 MiB block needs no
-// 256 MiB Redis value and a 4 KiB read moves 4 KiB.
+// unwritten chunk reads as zeros). read()/write() of a range touch only the chunks it covers
+// (GETRANGE: one round trip per chunk, received straight into the caller's buffer; SETRANGE:
+// pipelined, one round trip per MiB), so a 256 MiB block needs no 256 MiB Redis value and a 4 KiB
+// read moves 4 KiB.
 //
 // Errors: creating an existing name raises mp::FileExistsError; attaching to (or unlinking) a
 // missing one mp::FileNotFoundError (both derive from mp::OSError); a bad name or size

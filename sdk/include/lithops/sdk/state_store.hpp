@@ -9,11 +9,15 @@
 // connection per thread or a pool.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +74,36 @@ class StateStore {
   // Sends all commands in one round trip and returns their replies in order.
   virtual std::vector<Reply> execute_pipeline(std::span<const Command> commands,
                                               std::chrono::milliseconds timeout) = 0;
+
+  // Like execute_pipeline, but the string reply of commands[i], for i < into.size(), goes
+  // straight into the caller's buffer into[i] instead of a Reply's `str` (bulk reads such as
+  // GETRANGE of a large value, without intermediate copies). That reply comes back with type
+  // kString, an empty `str` and `integer` = the length of the string the server sent; the first
+  // min(length, into[i].size()) bytes of it are in into[i], the rest are dropped. Any other reply
+  // (nil, error, integer, ...) comes back as from execute_pipeline and leaves into[i] untouched.
+  // Throws std::invalid_argument when into.size() > commands.size().
+  //
+  // The default runs execute_pipeline() and copies; a plugin may override it to receive the bytes
+  // in place (ABI version 3).
+  virtual std::vector<Reply> execute_pipeline_into(std::span<const Command> commands,
+                                                   std::span<const std::span<std::byte>> into,
+                                                   std::chrono::milliseconds timeout) {
+    if (into.size() > commands.size()) {
+      throw std::invalid_argument(
+          "StateStore::execute_pipeline_into: " + std::to_string(into.size()) + " buffers for " +
+          std::to_string(commands.size()) + " commands");
+    }
+    std::vector<Reply> replies = execute_pipeline(commands, timeout);
+    for (std::size_t i = 0; i < into.size() && i < replies.size(); ++i) {
+      Reply& r = replies[i];
+      if (r.type != Reply::Type::kString) continue;
+      const std::size_t n = std::min(r.str.size(), into[i].size());
+      if (n > 0) std::memcpy(into[i].data(), r.str.data(), n);
+      r.integer = static_cast<long long>(r.str.size());
+      std::string().swap(r.str);
+    }
+    return replies;
+  }
 
   // Subscribes to channels on a dedicated connection.
   virtual std::unique_ptr<Subscription> subscribe(std::span<const std::string> channels) = 0;

@@ -9,6 +9,7 @@
 
 namespace lithops::sdk {
 
-inline constexpr std::uint32_t kAbiVersion = 2;  // 2: Executor::wait_released
+// 2: Executor::wait_released; 3: StateStore::execute_pipeline_into.
+inline constexpr std::uint32_t kAbiVersion = 3;
 
 }  // namespace lithops::sdk
