@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "runtime.hpp"
@@ -26,5 +27,8 @@ void check_replies(const std::vector<sdk::Reply>& replies);
 // unlinked, with a leak warning on stderr (shared_memory.cpp; called by Runtime::stop()). A
 // no-op (no round trip) unless this process tracked a block or `workers_ran` (they may have).
 void shm_session_end(Runtime& rt, bool workers_ran);
+// Where SharedMemory/ShareableList take a generated "psm_<16 hex>" name from (CPython's
+// _make_filename): a test may replace it to make the first name taken (SM-03).
+std::function<std::string()>& shm_name_generator();
 
 }  // namespace lithops::multiprocessing::detail

@@ -128,6 +128,15 @@ std::string random_name() {
   return buf;
 }
 
+}  // namespace
+
+std::function<std::string()>& shm_name_generator() {
+  static std::function<std::string()> generate = random_name;
+  return generate;
+}
+
+namespace {
+
 // Creates the meta (and items) of a new block; a generated name that exists is replaced by
 // another (SM-03), a given one raises FileExistsError.
 std::string create_block(std::optional<std::string> name, std::size_t size, std::size_t n_chunks,
@@ -136,7 +145,7 @@ std::string create_block(std::optional<std::string> name, std::size_t size, std:
   const std::string ttl = s.expiry_text(), sz = std::to_string(size), ch = std::to_string(kChunk),
                     n = std::to_string(n_chunks);
   for (int attempt = 0;; ++attempt) {
-    const std::string candidate = name ? *name : random_name();
+    const std::string candidate = name ? *name : shm_name_generator()();
     const std::string meta = meta_key(candidate);
     const std::vector<std::string_view> keys{meta};
     std::vector<std::string_view> args{ttl, sz, ch, n, kind};

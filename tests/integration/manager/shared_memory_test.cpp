@@ -10,6 +10,8 @@
 
 #include <lithops/multiprocessing.hpp>
 
+#include "proxy_internal.hpp"
+
 namespace mp = lithops::multiprocessing;
 namespace json = boost::json;
 
@@ -80,6 +82,29 @@ TEST(SharedMemory, SM01_Basics) {
 TEST(SharedMemory, SM02_NameWithEmbeddedNull) {
   EXPECT_THROW(mp::SharedMemory(std::string("a\0b", 3)), mp::ValueError);
   EXPECT_THROW(mp::SharedMemory(std::string("a\0b", 3), true, 8), mp::ValueError);
+}
+
+// CPython patches _make_filename to return a taken name first; here the generator is replaced.
+TEST(SharedMemory, SM03_GeneratedNameThatExistsIsReplacedByTheNext) {
+  auto& generate = mp::detail::shm_name_generator();
+  const auto original = generate;
+  mp::SharedMemory taken(64);
+  std::vector<std::string> offered{taken.name(), taken.name(), "psm_sm03_" + taken.name()};
+  std::size_t calls = 0;
+  generate = [&] { return offered.at(std::min(calls++, offered.size() - 1)); };
+  try {
+    mp::SharedMemory fresh(16);
+    generate = original;
+    EXPECT_EQ(fresh.name(), offered[2]) << "the taken name is skipped, not reused";
+    EXPECT_EQ(calls, 3U);
+    EXPECT_EQ(fresh.size(), 16U);
+    EXPECT_EQ(mp::SharedMemory(taken.name()).size(), 64U) << "the existing block is untouched";
+    fresh.unlink();
+  } catch (...) {
+    generate = original;
+    throw;
+  }
+  taken.unlink();
 }
 
 TEST(SharedMemory, SM04_InvalidCreation) {
