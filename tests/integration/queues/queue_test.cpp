@@ -51,6 +51,9 @@ Item tag_invoke(boost::json::value_to_tag<Item>, const boost::json::value& jv) {
 }
 }  // namespace
 
+// Puts `n` into a SimpleQueue (SQ-04: another process's ends are its own).
+void simple_put(mp::SimpleQueue<int> q, int n) { q.put(n); }
+LITHOPS_FUNCTION(simple_put);
 LITHOPS_FUNCTION(drain_six);
 LITHOPS_FUNCTION(put_2345);
 LITHOPS_FUNCTION(put_10_to_19);
@@ -273,6 +276,32 @@ TEST(SimpleQueue, SQ03_CloseTwice) {
   q.put(1);
   q.close();
   EXPECT_NO_THROW(q.close());
+}
+
+// SQ-04 (adapted: there is no reader/writer pair to inspect): after close() both ends of this
+// process report closed, through every handle of the queue here; a child's ends are its own.
+TEST(SimpleQueue, SQ04_CloseClosesBothEndsOfThisProcess) {
+  mp::SimpleQueue<int> q;
+  mp::SimpleQueue<int> copy = q;
+  q.close();
+  for (auto* h : {&q, &copy}) {
+    try {
+      h->put(1);
+      FAIL() << "put() after close() must raise";
+    } catch (const mp::OSError& e) {
+      EXPECT_NE(std::string(e.what()).find("is closed"), std::string::npos) << e.what();
+    }
+    try {
+      h->get();
+      FAIL() << "get() after close() must raise";
+    } catch (const mp::OSError& e) {
+      EXPECT_NE(std::string(e.what()).find("is closed"), std::string::npos) << e.what();
+    }
+  }
+  mp::Process child(simple_put, q, 7);
+  child.start();
+  child.join();
+  EXPECT_EQ(child.exitcode(), 0) << "the child's ends are open";
 }
 
 TEST(Queue, GetTimesOutWithEmpty) {
