@@ -37,6 +37,7 @@ std::string shutdown_ops(Q& q) {
 }
 
 void report_ops(mp::JoinableQueue<int> q, mp::Queue<std::string> out) { out.put(shutdown_ops(q)); }
+void report_plain_ops(mp::Queue<int> q, mp::Queue<std::string> out) { out.put(shutdown_ops(q)); }
 
 void join_then_set(mp::JoinableQueue<int> q, mp::Event started, mp::Event done) {
   started.set();
@@ -67,6 +68,7 @@ void blocked_put(mp::Queue<int> q, mp::Event started, mp::Queue<std::string> out
 }  // namespace
 
 LITHOPS_FUNCTION(report_ops);
+LITHOPS_FUNCTION(report_plain_ops);
 LITHOPS_FUNCTION(join_then_set);
 LITHOPS_FUNCTION(blocked_get);
 LITHOPS_FUNCTION(blocked_put);
@@ -110,6 +112,19 @@ TEST(Queue, QU11_ShutdownOfAnUnboundedQueueInAnotherProcess) {
   EXPECT_THROW(plain.put_nowait(1), mp::ShutDown);
   EXPECT_THROW(plain.get(), mp::ShutDown);
   EXPECT_THROW(plain.get_nowait(), mp::ShutDown);
+}
+
+// A plain (unbounded) Queue shut down by another process: its puts raise there and leave nothing.
+TEST(Queue, QU11_PlainQueueShutDownElsewhereRejectsPutsAndKeepsNoItem) {
+  mp::Queue<int> q;
+  mp::Queue<std::string> out;
+  q.shutdown();
+  mp::Process other(report_plain_ops, q, out);
+  other.start();
+  EXPECT_EQ(out.get(30s), "1111");
+  other.join();
+  EXPECT_EQ(other.exitcode(), 0);
+  EXPECT_EQ(q.qsize(), 0) << "the rejected puts left nothing behind";
 }
 
 TEST(Queue, QU12_ShutdownNonempty) {
