@@ -2,12 +2,16 @@
 // 8-byte messages between two processes (fork) over raw NNG PAIR1 sockets, on tcp:// and ipc://,
 // receiving either in nng_recvmsg (blocking) or in an aio callback handing over to the waiting
 // thread with a condition variable (what the plugin does), next to a kernel socketpair (what
-// CPython's multiprocessing.Pipe uses). Prints one JSON line per variant: median and p10 in us.
+// CPython's multiprocessing.Pipe uses) and a TCP loopback connection (what the transport's direct
+// engine uses), each with blocking reads and with poll() before every read. Prints one JSON line
+// per variant: median and p10 in us.
 //
 // Usage: pipe_floor [round_trips]   (not run by tools/bench/run.py; see docs/pipes.md)
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,14 +153,48 @@ void nng_variant(const std::string& url, bool aio, int n) {
   ::waitpid(echoer, nullptr, 0);
 }
 
-void socketpair_variant(int n) {
+// A connected pair of sockets: AF_UNIX (what CPython's Pipe uses) or TCP on the loopback with
+// TCP_NODELAY (what the nanomsg transport's direct engine uses).
+void socket_pair(bool tcp, int sv[2]) {
+  if (!tcp) {
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) std::exit(1);
+    return;
+  }
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener, 1) != 0 ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::exit(1);
+  }
+  sv[0] = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (::connect(sv[0], reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::exit(1);
+  sv[1] = ::accept(listener, nullptr, nullptr);
+  ::close(listener);
+  const int one = 1;
+  for (int i = 0; i < 2; ++i) ::setsockopt(sv[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+// Ping-pong of 8-byte messages over a kernel socket pair; with `poll_first` every read waits in
+// poll() first, as the direct engine does (its waits need a timeout and a wake-up).
+void kernel_variant(bool tcp, bool poll_first, int n) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) std::exit(1);
+  socket_pair(tcp, sv);
   char buf[8] = {};
+  auto read_one = [&](int fd) {
+    if (poll_first) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, -1) != 1) return false;
+    }
+    return ::read(fd, buf, sizeof buf) == sizeof buf;
+  };
   const pid_t child = ::fork();
   if (child == 0) {
     for (int i = 0; i < n + kWarmup; ++i) {
-      if (::read(sv[1], buf, sizeof buf) != sizeof buf) ::_exit(1);
+      if (!read_one(sv[1])) ::_exit(1);
       if (::write(sv[1], buf, sizeof buf) != sizeof buf) ::_exit(1);
     }
     ::_exit(0);
@@ -165,19 +203,25 @@ void socketpair_variant(int n) {
   for (int i = 0; i < n + kWarmup; ++i) {
     const auto t0 = Clock::now();
     if (::write(sv[0], buf, sizeof buf) != sizeof buf) std::exit(1);
-    if (::read(sv[0], buf, sizeof buf) != sizeof buf) std::exit(1);
+    if (!read_one(sv[0])) std::exit(1);
     const auto t1 = Clock::now();
     if (i >= kWarmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
   }
   ::waitpid(child, nullptr, 0);
-  report("socketpair (kernel floor)", std::move(us));
+  ::close(sv[0]);
+  ::close(sv[1]);
+  report(std::string(tcp ? "tcp loopback" : "socketpair") + (poll_first ? " poll+read" : "") +
+             (tcp || poll_first ? "" : " (kernel floor, CPython's Pipe)"),
+         std::move(us));
 }
 }  // namespace
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::max(1, std::atoi(argv[1])) : 20000;
   const std::string ipc = "ipc:///tmp/lithops-pipe-floor-" + std::to_string(::getpid()) + ".ipc";
-  socketpair_variant(n);
+  for (bool tcp : {false, true}) {
+    for (bool poll_first : {false, true}) kernel_variant(tcp, poll_first, n);
+  }
   for (bool aio : {false, true}) {
     nng_variant("tcp://127.0.0.1:" + std::to_string(free_port()), aio, n);
     nng_variant(ipc, aio, n);

@@ -41,6 +41,19 @@ void read_seconds(const boost::json::object* s, const char* key, std::chrono::mi
 
 Options parse_options(const boost::json::object* section) {
   Options o;
+  std::string engine = "direct";
+  read_string(section, "engine", engine);
+  if (engine == "direct") {
+    o.engine = Engine::kDirect;
+  } else if (engine == "nng") {
+    o.engine = Engine::kNng;
+  } else {
+    bad("engine", "\"direct\" (the default) or \"nng\"");
+  }
+  if (auto* v = find(section, "ipc")) {
+    if (!v->is_bool()) bad("ipc", "true or false");
+    o.ipc = v->as_bool();
+  }
   read_string(section, "host", o.host);
   read_string(section, "bind", o.bind);
   read_port(section, "port_min", o.port_min);

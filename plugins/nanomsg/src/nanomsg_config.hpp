@@ -8,7 +8,13 @@
 
 namespace lithops::plugins::nanomsg {
 
+// Which implementation carries the messages (key `engine`): "direct" speaks NNG's PAIR v1 wire
+// protocol over TCP itself, on the calling thread; "nng" uses libnng's PAIR v1 sockets.
+enum class Engine { kDirect, kNng };
+
 struct Options {
+  Engine engine = Engine::kDirect;
+  bool ipc = true;                 // direct engine: same-host peers connect over a Unix socket
   std::string host = "127.0.0.1";  // address published for the peer to dial
   std::string bind;                // address to listen on; empty: host
   int port_min = 0;                // 0: an ephemeral port

@@ -5,8 +5,10 @@
 #include <system_error>
 #include <thread>
 
+#include "direct_end.hpp"
 #include "lithops/sdk/blocking.hpp"
 #include "lithops/sdk/errors.hpp"
+#include "rendezvous.hpp"
 
 namespace lithops::plugins::nanomsg {
 namespace {
@@ -14,39 +16,6 @@ using namespace std::chrono_literals;
 
 // How long close waits for nng_close (normally milliseconds; see close_with_deadline()).
 constexpr std::chrono::seconds kCloseDeadline{5};
-
-// The first end to be used listens; the other dials. An end whose peer already closed (before
-// this end connected) gets EOF at once.
-// KEYS: listener, peer's eof flag. ARGV: this end, expiry seconds.
-constexpr const char* kClaim = R"lua(
-if redis.call('EXISTS', KEYS[2]) == 1 then return 'eof' end
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  return 'listen'
-end
-if cur == ARGV[1] then return 'listen' end
-return 'dial'
-)lua";
-
-// Closing an end that never connected in this process: if the peer listens, it may be waiting in
-// recv, so dial it to deliver the close marker; otherwise leave the EOF flag for it to find.
-// KEYS: listener, this end's eof flag. ARGV: this end, expiry seconds.
-constexpr const char* kCloseUnattached = R"lua(
-local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= ARGV[1] then return 'dial' end
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
-return 'flagged'
-)lua";
-
-std::string seconds(std::chrono::milliseconds d) {
-  return std::to_string(d.count() / 1000.0).substr(0, 6) + " s";
-}
-
-std::string tcp_url(const std::string& host, int port) {
-  const bool v6 = host.find(':') != std::string::npos;
-  return "tcp://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
 
 void check(int rv, const char* what) {
   if (rv != 0)
@@ -104,12 +73,7 @@ std::string NanomsgEnd::where() const {
 }
 
 void NanomsgEnd::unreachable(const std::string& why) const {
-  throw sdk::ConnectionError(
-      where() + ": cannot reach the other end: " + why +
-      ". The ends of a nanomsg pipe connect to each other directly over TCP (config section "
-      "'nanomsg': host, bind, port_min/port_max, connect_timeout); if the processes cannot reach "
-      "each other, set mp::config PIPE_CONNECTION_TYPE to \"redislist\" to carry the messages "
-      "through Redis instead");
+  throw sdk::ConnectionError(unreachable_text(where(), why));
 }
 
 void NanomsgEnd::open_socket() {
@@ -159,7 +123,7 @@ void NanomsgEnd::dial() {
                             options_.connect_timeout);
   if (!addr) {
     unreachable("the listening end published no address within " +
-                seconds(options_.connect_timeout));
+                seconds_text(options_.connect_timeout));
   }
   // NNG keeps retrying a non-blocking dialer in the background. If the listening end moved to
   // another process (it listens again there and republishes), the published address changes:
@@ -190,7 +154,7 @@ void NanomsgEnd::dial() {
     peer_eof_ = true;  // it closed before we got there
     return;
   }
-  unreachable("no connection to " + url_ + " within " + seconds(options_.connect_timeout));
+  unreachable("no connection to " + url_ + " within " + seconds_text(options_.connect_timeout));
 }
 
 void NanomsgEnd::connect() {
@@ -198,9 +162,9 @@ void NanomsgEnd::connect() {
   std::lock_guard lock(connect_mutex_);
   if (connected_) return;
   const std::string end = std::to_string(end_);
-  const auto role =
-      sdk::run_checked(store_, {"EVAL", kClaim, "2", listener_key_, peer_eof_key_, end, expiry_})
-          .str;
+  const auto role = sdk::run_checked(store_, {"EVAL", kClaimScript, "2", listener_key_,
+                                              peer_eof_key_, end, expiry_})
+                        .str;
   if (role == "eof") {
     std::lock_guard state(mutex_);
     peer_eof_ = true;
@@ -232,7 +196,7 @@ void NanomsgEnd::send_frame(char type, std::string_view body) {
   if (rv == 0) return;  // NNG owns the message now
   nng_msg_free(msg);
   if (rv == NNG_ETIMEDOUT) {
-    unreachable("the peer took no message within " + seconds(options_.send_timeout) +
+    unreachable("the peer took no message within " + seconds_text(options_.send_timeout) +
                 " (it is not connected, or not receiving)");
   }
   if (rv == NNG_ECLOSED) throw sdk::PipeClosedError(where() + " is closed");
@@ -290,7 +254,7 @@ void NanomsgEnd::close() {
   if (closed_.exchange(true)) return;
   if (!connected_) {
     const std::string end = std::to_string(end_);
-    const auto what = sdk::run_checked(store_, {"EVAL", kCloseUnattached, "2", listener_key_,
+    const auto what = sdk::run_checked(store_, {"EVAL", kCloseUnattachedScript, "2", listener_key_,
                                                 eof_key_, end, expiry_})
                           .str;
     if (what != "dial") return;
@@ -437,12 +401,15 @@ NanomsgTransport::NanomsgTransport(const sdk::PluginContext& ctx)
 void NanomsgTransport::create(const std::string&) {}
 
 std::unique_ptr<sdk::PipeEnd> NanomsgTransport::attach(const std::string& pipe_id, int end) {
-  return std::make_unique<NanomsgEnd>(*store_, pipe_id, end, options_, expiry_);
+  if (options_.engine == Engine::kNng) {
+    return std::make_unique<NanomsgEnd>(*store_, pipe_id, end, options_, expiry_);
+  }
+  return std::make_unique<DirectEnd>(*store_, pipe_id, end, options_, expiry_);
 }
 
 void NanomsgTransport::destroy(const std::string& pipe_id) {
   sdk::run_checked(*store_, {"DEL", pipe_id + ":nn:listener", pipe_id + ":nn:addr",
-                             pipe_id + ":nn:eof0", pipe_id + ":nn:eof1"});
+                             pipe_id + ":nn:ipc", pipe_id + ":nn:eof0", pipe_id + ":nn:eof1"});
 }
 
 }  // namespace lithops::plugins::nanomsg

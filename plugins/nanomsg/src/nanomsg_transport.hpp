@@ -6,6 +6,7 @@
 //   <pipe>:nn:addr       a one-element list holding the listener's URL; the other end waits for
 //                        it with a blocking BLMOVE of the list onto itself (consumes nothing, so
 //                        an end re-attached in another process finds it again)
+//   <pipe>:nn:ipc        the direct engine's same-host Unix socket URL (ipc://...), if any
 //   <pipe>:nn:eof<i>     end i closed: a peer that attaches (or cannot connect) afterwards gets
 //                        EOF instead of waiting
 //
