@@ -88,11 +88,7 @@ DirectEnd::DirectEnd(sdk::StateStore& store, std::string pipe_id, int end, const
       end_(end),
       options_(options),
       expiry_(std::move(expiry_seconds)),
-      listener_key_(pipe_id_ + ":nn:listener"),
-      addr_key_(pipe_id_ + ":nn:addr"),
-      ipc_key_(pipe_id_ + ":nn:ipc"),
-      eof_key_(pipe_id_ + ":nn:eof" + std::to_string(end)),
-      peer_eof_key_(pipe_id_ + ":nn:eof" + std::to_string(1 - end)) {
+      keys_(pipe_id_, end) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   helper_wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0 || helper_wake_fd_ < 0) {
@@ -136,8 +132,8 @@ void DirectEnd::connect() {
   std::lock_guard guard(connect_mutex_);
   if (connected_) return;
   const std::string end = std::to_string(end_);
-  const auto role = sdk::run_checked(store_, {"EVAL", kClaimScript, "2", listener_key_,
-                                              peer_eof_key_, end, expiry_})
+  const auto role = sdk::run_checked(store_, {"EVAL", kClaimScript, "2", keys_.listener,
+                                              keys_.peer_eof, end, expiry_})
                         .str;
   if (role == "eof") {
     std::lock_guard lock(mutex_);
@@ -175,10 +171,10 @@ void DirectEnd::listen_and_publish() {
     ipc_fd = sp::listen_ipc(ipc_path, error);
   }
   try {
-    std::vector<sdk::Command> publish{{"DEL", addr_key_, ipc_key_}};
-    if (ipc_fd >= 0) publish.push_back({"SET", ipc_key_, "ipc://" + ipc_path, "EX", expiry_});
-    publish.push_back({"RPUSH", addr_key_, url});
-    publish.push_back({"EXPIRE", addr_key_, expiry_});
+    std::vector<sdk::Command> publish{{"DEL", keys_.addr, keys_.ipc}};
+    if (ipc_fd >= 0) publish.push_back({"SET", keys_.ipc, "ipc://" + ipc_path, "EX", expiry_});
+    publish.push_back({"RPUSH", keys_.addr, url});
+    publish.push_back({"EXPIRE", keys_.addr, expiry_});
     for (const auto& r : store_.execute_pipeline(publish, sdk::kCommandTimeout)) {
       if (r.is_error()) throw sdk::ConnectionError(where() + ": publishing the address: " + r.str);
     }
@@ -201,7 +197,7 @@ void DirectEnd::listen_and_publish() {
 void DirectEnd::dial_initial() {
   // The listener publishes right after it claims the role: a wait here is short unless it died.
   const auto deadline = Clock::now() + options_.connect_timeout;
-  auto addr = sdk::blocking(store_, {"BLMOVE", addr_key_, addr_key_, "LEFT", "LEFT"},
+  auto addr = sdk::blocking(store_, {"BLMOVE", keys_.addr, keys_.addr, "LEFT", "LEFT"},
                             options_.connect_timeout);
   if (!addr) {
     unreachable("the listening end published no address within " +
@@ -220,10 +216,10 @@ void DirectEnd::dial_initial() {
     if (now >= deadline) break;
     std::this_thread::sleep_for(std::min<Clock::duration>(50ms, deadline - now));
     // The listening end may have moved to another process and republished.
-    auto latest = sdk::run_checked(store_, {"LINDEX", addr_key_, "0"});
+    auto latest = sdk::run_checked(store_, {"LINDEX", keys_.addr, "0"});
     if (latest.type == sdk::Reply::Type::kString) url = latest.str;
   }
-  if (sdk::run_checked(store_, {"EXISTS", peer_eof_key_}).integer == 1) {
+  if (sdk::run_checked(store_, {"EXISTS", keys_.peer_eof}).integer == 1) {
     std::lock_guard lock(mutex_);
     peer_eof_ = true;  // it closed before we got there
     return;
@@ -254,7 +250,7 @@ int DirectEnd::dial_best(const std::string& tcp_url, Clock::time_point deadline,
                          std::string& why) {
   ipc = false;
   if (options_.ipc) {
-    const auto published = sdk::run_checked(store_, {"GET", ipc_key_});
+    const auto published = sdk::run_checked(store_, {"GET", keys_.ipc});
     if (published.type == sdk::Reply::Type::kString) {
       const int fd = sp::dial_ipc(published.str, deadline, why);
       if (fd >= 0) {
@@ -308,13 +304,13 @@ void DirectEnd::helper_main() {
     } else {
       std::string why;
       try {
-        if (sdk::run_checked(store_, {"EXISTS", peer_eof_key_}).integer == 1) {
+        if (sdk::run_checked(store_, {"EXISTS", keys_.peer_eof}).integer == 1) {
           lock.lock();
           peer_eof_ = true;
           cv_.notify_all();
           break;
         }
-        auto addr = sdk::run_checked(store_, {"LINDEX", addr_key_, "0"});
+        auto addr = sdk::run_checked(store_, {"LINDEX", keys_.addr, "0"});
         if (addr.type == sdk::Reply::Type::kString) {
           fd = dial_best(addr.str, Clock::now() + 1s, ipc, why);
         }
@@ -766,8 +762,8 @@ void DirectEnd::close() {
   if (close_called_.exchange(true)) return;
   if (!connected_) {
     const std::string end = std::to_string(end_);
-    const auto what = sdk::run_checked(store_, {"EVAL", kCloseUnattachedScript, "2", listener_key_,
-                                                eof_key_, end, expiry_})
+    const auto what = sdk::run_checked(store_, {"EVAL", kCloseUnattachedScript, "2", keys_.listener,
+                                                keys_.eof, end, expiry_})
                           .str;
     if (what != "dial") return;
     try {
@@ -784,7 +780,7 @@ void DirectEnd::close() {
   cv_.notify_all();
   wake();  // threads blocked in recv/poll/send return
   finish('E');
-  sdk::run_checked(store_, {"SET", eof_key_, "1", "EX", expiry_});
+  sdk::run_checked(store_, {"SET", keys_.eof, "1", "EX", expiry_});
   teardown();
 }
 

@@ -30,10 +30,7 @@ NanomsgEnd::NanomsgEnd(sdk::StateStore& store, std::string pipe_id, int end, con
       end_(end),
       options_(options),
       expiry_(std::move(expiry_seconds)),
-      listener_key_(pipe_id_ + ":nn:listener"),
-      addr_key_(pipe_id_ + ":nn:addr"),
-      eof_key_(pipe_id_ + ":nn:eof" + std::to_string(end)),
-      peer_eof_key_(pipe_id_ + ":nn:eof" + std::to_string(1 - end)) {}
+      keys_(pipe_id_, end) {}
 
 NanomsgEnd::~NanomsgEnd() {
   // Not a close (the end may be attached elsewhere next), but what this process sent must not
@@ -110,7 +107,7 @@ void NanomsgEnd::listen() {
   check(nng_listener_get_int(listener, NNG_OPT_TCP_BOUND_PORT, &port), "tcp-bound-port");
   url_ = tcp_url(options_.host, port);
   std::vector<sdk::Command> publish{
-      {"DEL", addr_key_}, {"RPUSH", addr_key_, url_}, {"EXPIRE", addr_key_, expiry_}};
+      {"DEL", keys_.addr}, {"RPUSH", keys_.addr, url_}, {"EXPIRE", keys_.addr, expiry_}};
   for (const auto& r : store_.execute_pipeline(publish, sdk::kCommandTimeout)) {
     if (r.is_error()) throw sdk::ConnectionError(where() + ": publishing the address: " + r.str);
   }
@@ -119,7 +116,7 @@ void NanomsgEnd::listen() {
 void NanomsgEnd::dial() {
   // The listener publishes right after it claims the role: a wait here is short unless it died.
   const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
-  auto addr = sdk::blocking(store_, {"BLMOVE", addr_key_, addr_key_, "LEFT", "LEFT"},
+  auto addr = sdk::blocking(store_, {"BLMOVE", keys_.addr, keys_.addr, "LEFT", "LEFT"},
                             options_.connect_timeout);
   if (!addr) {
     unreachable("the listening end published no address within " +
@@ -140,7 +137,7 @@ void NanomsgEnd::dial() {
         if (cv_.wait_until(lock, step, [&] { return !pipes_.empty(); })) return;
       }
       if (std::chrono::steady_clock::now() >= deadline) break;
-      auto now = sdk::run_checked(store_, {"LINDEX", addr_key_, "0"});
+      auto now = sdk::run_checked(store_, {"LINDEX", keys_.addr, "0"});
       if (now.type == sdk::Reply::Type::kString && now.str != url_) {
         nng_dialer_close(dialer);
         addr = std::move(now);
@@ -149,7 +146,7 @@ void NanomsgEnd::dial() {
     }
     if (std::chrono::steady_clock::now() >= deadline) break;
   }
-  if (sdk::run_checked(store_, {"EXISTS", peer_eof_key_}).integer == 1) {
+  if (sdk::run_checked(store_, {"EXISTS", keys_.peer_eof}).integer == 1) {
     std::lock_guard relock(mutex_);
     peer_eof_ = true;  // it closed before we got there
     return;
@@ -162,8 +159,8 @@ void NanomsgEnd::connect() {
   std::lock_guard lock(connect_mutex_);
   if (connected_) return;
   const std::string end = std::to_string(end_);
-  const auto role = sdk::run_checked(store_, {"EVAL", kClaimScript, "2", listener_key_,
-                                              peer_eof_key_, end, expiry_})
+  const auto role = sdk::run_checked(store_, {"EVAL", kClaimScript, "2", keys_.listener,
+                                              keys_.peer_eof, end, expiry_})
                         .str;
   if (role == "eof") {
     std::lock_guard state(mutex_);
@@ -254,8 +251,8 @@ void NanomsgEnd::close() {
   if (closed_.exchange(true)) return;
   if (!connected_) {
     const std::string end = std::to_string(end_);
-    const auto what = sdk::run_checked(store_, {"EVAL", kCloseUnattachedScript, "2", listener_key_,
-                                                eof_key_, end, expiry_})
+    const auto what = sdk::run_checked(store_, {"EVAL", kCloseUnattachedScript, "2", keys_.listener,
+                                                keys_.eof, end, expiry_})
                           .str;
     if (what != "dial") return;
     try {
@@ -271,7 +268,7 @@ void NanomsgEnd::close() {
       // The peer never connected within the linger time; the flag below is all we can do.
     }
   }
-  sdk::run_checked(store_, {"SET", eof_key_, "1", "EX", expiry_});
+  sdk::run_checked(store_, {"SET", keys_.eof, "1", "EX", expiry_});
   close_socket();
 }
 
@@ -408,8 +405,8 @@ std::unique_ptr<sdk::PipeEnd> NanomsgTransport::attach(const std::string& pipe_i
 }
 
 void NanomsgTransport::destroy(const std::string& pipe_id) {
-  sdk::run_checked(*store_, {"DEL", pipe_id + ":nn:listener", pipe_id + ":nn:addr",
-                             pipe_id + ":nn:ipc", pipe_id + ":nn:eof0", pipe_id + ":nn:eof1"});
+  const RendezvousKeys k(pipe_id, 0);
+  sdk::run_checked(*store_, {"DEL", k.listener, k.addr, k.ipc, k.eof, k.peer_eof});
 }
 
 }  // namespace lithops::plugins::nanomsg

@@ -33,6 +33,7 @@
 #include "lithops/sdk/plugin_context.hpp"
 #include "lithops/sdk/state_store.hpp"
 #include "nanomsg_config.hpp"
+#include "rendezvous.hpp"
 
 namespace lithops::plugins::nanomsg {
 
@@ -75,7 +76,7 @@ class NanomsgEnd : public sdk::PipeEnd {
   const int end_;
   const Options options_;
   const std::string expiry_;
-  const std::string listener_key_, addr_key_, eof_key_, peer_eof_key_;
+  const RendezvousKeys keys_;
 
   std::mutex connect_mutex_;
   std::atomic<bool> connected_{false};  // connect() has run to completion

@@ -7,6 +7,21 @@
 
 namespace lithops::plugins::nanomsg {
 
+// The Redis keys of one end's rendezvous (see nanomsg_transport.hpp), all under the pipe id.
+struct RendezvousKeys {
+  RendezvousKeys(const std::string& pipe_id, int end)
+      : listener(pipe_id + ":nn:listener"),
+        addr(pipe_id + ":nn:addr"),
+        ipc(pipe_id + ":nn:ipc"),
+        eof(pipe_id + ":nn:eof" + std::to_string(end)),
+        peer_eof(pipe_id + ":nn:eof" + std::to_string(1 - end)) {}
+  const std::string listener;  // which end listens
+  const std::string addr;      // the listener's TCP URL (a one-element list)
+  const std::string ipc;       // the listener's Unix socket path, same host only (direct engine)
+  const std::string eof;       // this end closed
+  const std::string peer_eof;  // the other end closed
+};
+
 // The first end to be used listens; the other dials. An end whose peer already closed (before
 // this end connected) gets EOF at once.
 // KEYS: listener, peer's eof flag. ARGV: this end, expiry seconds.
