@@ -158,10 +158,7 @@ void NanomsgEnd::connect() {
   if (connected_.load(std::memory_order_acquire)) return;
   std::lock_guard lock(connect_mutex_);
   if (connected_) return;
-  const std::string end = std::to_string(end_);
-  const auto role = sdk::run_checked(store_, {"EVAL", kClaimScript, "2", keys_.listener,
-                                              keys_.peer_eof, end, expiry_})
-                        .str;
+  const std::string role = claim_role(store_, keys_, end_, expiry_);
   if (role == "eof") {
     std::lock_guard state(mutex_);
     peer_eof_ = true;

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 
+#include "lithops/sdk/blocking.hpp"
+
 namespace lithops::plugins::nanomsg {
 
 // The Redis keys of one end's rendezvous (see nanomsg_transport.hpp), all under the pipe id.
@@ -35,6 +37,14 @@ end
 if cur == ARGV[1] then return 'listen' end
 return 'dial'
 )lua";
+
+// Runs kClaimScript for end `end`: "listen", "dial", or "eof" (the peer closed before we came).
+inline std::string claim_role(sdk::StateStore& store, const RendezvousKeys& keys, int end,
+                              const std::string& expiry) {
+  return sdk::run_checked(store, {"EVAL", kClaimScript, "2", keys.listener, keys.peer_eof,
+                                  std::to_string(end), expiry})
+      .str;
+}
 
 // Closing an end that never connected in this process: if the peer listens, it may be waiting in
 // recv, so dial it to deliver the close marker; otherwise leave the EOF flag for it to find.
