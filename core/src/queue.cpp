@@ -23,7 +23,7 @@ std::string with(std::string_view helper, std::string_view body) {
 
 // Synchronous put: room check, push, unfinished-count bump and TTLs in one atomic step, so a
 // bounded queue never overshoots and a crash cannot leave a half-done put.
-// KEYS: items, putters, space, unfinished, down.
+// KEYS: items, putters, space, unfinished.
 // ARGV: ttl, maxsize (<= 0: none), will_wait, was_waiting, joinable, item.
 // Returns 1 if pushed, 0 if full (then registered as a waiting producer if will_wait), -1 if the
 // queue is shut down.
@@ -33,7 +33,7 @@ local maxsize = tonumber(ARGV[2])
 if ARGV[4] == '1' and redis.call('DECR', KEYS[2]) <= 0 then
   redis.call('DEL', KEYS[2], KEYS[3])
 end
-if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
+if redis.call('TYPE', KEYS[1]).ok == 'string' then return -1 end
 if maxsize <= 0 or redis.call('LLEN', KEYS[1]) < maxsize then
   if ARGV[5] == '1' then
     redis.call('INCR', KEYS[4])
@@ -52,14 +52,15 @@ return 0
 
 // Bounded queues: pop one item (ARGV[2] == 'pop') or report a pop BLPOP did ('notify'), and give
 // a waiting producer a wake token per freed slot (never more tokens than waiting producers).
-// KEYS: items, putters, space, down. ARGV: ttl, mode. An empty queue gives nil, or -1 once it
-// is shut down.
+// KEYS: items, putters, space, rest. ARGV: ttl, mode. An empty queue gives nil, or -1 once it
+// is shut down (its items then come from the rest list).
 const Script kPopBounded{R"lua(
 local v = true
 if ARGV[2] == 'pop' then
-  v = redis.call('LPOP', KEYS[1])
+  local shut = redis.call('TYPE', KEYS[1]).ok == 'string'
+  v = redis.call('LPOP', shut and KEYS[4] or KEYS[1])
   if not v then
-    if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+    if shut then return -1 end
     return false
   end
 end
@@ -91,17 +92,21 @@ return 0
 )lua");
 const Script kJoinEnter{kJoinEnterSource};
 
-// Sets the shutdown flag and the wake token; immediate: discards the items (ARGV[3] more were
-// dropped from the caller's prefetch buffer), counts each as done, wakes join() at zero.
-// KEYS: items, down, downwake, unfinished, registry. ARGV: ttl, immediate, dropped.
+// Moves the items left to the rest list and turns the items key into a string (the shutdown mark
+// every list command on it then meets as WRONGTYPE), and sets the wake token. Immediate: discards
+// the items (ARGV[3] more were dropped from the caller's prefetch buffer), counts each as done,
+// wakes join() at zero.
+// KEYS: items, rest, downwake, unfinished, registry. ARGV: ttl, immediate, dropped.
 const std::string kShutdownSource = with(kWakeAllLua, R"lua(
 local ttl = ARGV[1]
-redis.call('SET', KEYS[2], '1', 'EX', ttl)
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'list' then redis.call('RENAME', KEYS[1], KEYS[2]) end
+redis.call('SET', KEYS[1], 'shut down', 'EX', ttl)
 if redis.call('LLEN', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], '1') end
 redis.call('EXPIRE', KEYS[3], ttl)
 if ARGV[2] == '1' then
-  local n = redis.call('LLEN', KEYS[1]) + tonumber(ARGV[3])
-  redis.call('DEL', KEYS[1])
+  local n = redis.call('LLEN', KEYS[2]) + tonumber(ARGV[3])
+  redis.call('DEL', KEYS[2])
   local u = tonumber(redis.call('GET', KEYS[4]) or '0')
   if u > 0 then
     u = math.max(0, u - n)
@@ -166,7 +171,7 @@ QueueHandle::QueueHandle(QueueKind kind, long long maxsize) {
   if (kind == QueueKind::kSimple) maxsize = 0;
   ref.properties()["maxsize"] = maxsize;
   ref.properties()["joinable"] = kind == QueueKind::kJoinable;
-  for (const char* suffix : {"putters", "space", "unfinished", "waiters", "down", "downwake"}) {
+  for (const char* suffix : {"rest", "putters", "space", "unfinished", "waiters", "downwake"}) {
     ref.own_key(ref.key(suffix));
   }
   local_ = QueueLocal::find_or_add(std::move(ref), kind, maxsize);
@@ -218,7 +223,7 @@ void QueueHandle::put(std::string item, bool block, Timeout timeout) {
     const Timeout remaining = left(deadline);
     const bool will_wait = block && (!remaining || *remaining > Duration::zero());
     const auto r =
-        store.eval(kPut, {q.key, putters, space, unfinished, q.down},
+        store.eval(kPut, {q.key, putters, space, unfinished},
                    {ttl, max, will_wait ? "1" : "0", waiting ? "1" : "0", joinable, item});
     if (r.integer == 1) return;
     if (r.integer < 0) throw_shutdown(q);
@@ -257,39 +262,58 @@ std::string QueueHandle::get(bool block, Timeout timeout) {
     const std::string space = q.ref.key("space");
     const std::string ttl = store.expiry_text();
     for (;;) {
-      auto r = store.eval(kPopBounded, {q.key, putters, space, q.down}, {ttl, "pop"});
+      auto r = store.eval(kPopBounded, {q.key, putters, space, q.rest}, {ttl, "pop"});
       if (r.type == sdk::Reply::Type::kString) return std::move(r.str);
       if (r.type == sdk::Reply::Type::kInteger) throw_shutdown(q);
       if (!block) throw Empty("queue is empty");
       const std::string wait_keys[] = {q.key, q.downwake};
-      auto v = store.blpop(wait_keys, left(deadline));
+      std::optional<std::pair<std::string, std::string>> v;
+      try {
+        v = store.blpop(wait_keys, left(deadline));
+      } catch (const WrongTypeError&) {
+        continue;  // shut down since the script looked: it serves the rest list now
+      }
       if (!v) throw Empty("queue is empty");
       if (v->first == q.downwake) {
         // Shut down while we waited: look again (an item may have come in between).
         pass_on_wake(store, q);
         continue;
       }
-      store.eval(kPopBounded, {q.key, putters, space, q.down}, {ttl, "notify"});
+      store.eval(kPopBounded, {q.key, putters, space, q.rest}, {ttl, "notify"});
       return std::move(v->second);
     }
   }
 
   const int want = q.prefetch;
+  const std::string count = std::to_string(want);
   std::vector<std::string> items;
-  if (!block) {
-    auto r = store.run({"LPOP", q.key, std::to_string(want)});
-    items = values_of(r);
-    if (items.empty() && store.run({"EXISTS", q.down}).integer == 1) throw_shutdown(q);
-  } else {
-    // The items list comes first: after a shutdown the items left are still served.
-    const std::string wait_keys[] = {q.key, q.downwake};
-    if (auto r = store.blmpop(wait_keys, want, left(deadline))) {
-      if (r->first == q.downwake) {
-        pass_on_wake(store, q);
-        throw_shutdown(q);
+  bool shut = q.shut;
+  if (!shut) {
+    try {
+      if (!block) {
+        auto r = store.run({"LPOP", q.key, count});
+        items = values_of(r);
+      } else {
+        // The items list comes first: a wake token never hides an item that is there.
+        const std::string wait_keys[] = {q.key, q.downwake};
+        if (auto r = store.blmpop(wait_keys, want, left(deadline))) {
+          if (r->first == q.downwake) {
+            pass_on_wake(store, q);
+            shut = true;
+          } else {
+            items = std::move(r->second);
+          }
+        }
       }
-      items = std::move(r->second);
+    } catch (const WrongTypeError&) {
+      shut = true;  // the items key is the shutdown mark
     }
+  }
+  if (shut) {
+    // After a shutdown the items left are still served, then every get raises ShutDown.
+    auto r = store.run({"LPOP", q.rest, count});
+    items = values_of(r);
+    if (items.empty()) throw_shutdown(q);
   }
   if (items.empty()) throw Empty("queue is empty");
   // A full batch suggests a backlog: take more next time; a short one, fewer.
@@ -301,10 +325,25 @@ std::string QueueHandle::get(bool block, Timeout timeout) {
   return first;
 }
 
+namespace {
+// LLEN of the items list, or of the rest list once the queue is shut down.
+long long stored_items(QueueLocal& q) {
+  auto& store = queue_store();
+  if (!q.shut) {
+    try {
+      return store.run({"LLEN", q.key}).integer;
+    } catch (const WrongTypeError&) {
+      q.shut = true;
+    }
+  }
+  return store.run({"LLEN", q.rest}).integer;
+}
+}  // namespace
+
 long long QueueHandle::qsize() {
   auto& q = *local_;
   q.flush();
-  return queue_store().run({"LLEN", q.key}).integer + static_cast<long long>(q.buffered());
+  return stored_items(q) + static_cast<long long>(q.buffered());
 }
 
 bool QueueHandle::empty() {
@@ -318,7 +357,7 @@ bool QueueHandle::full() {
   auto& q = *local_;
   if (!q.bounded()) return false;
   q.flush();
-  return queue_store().run({"LLEN", q.key}).integer >= q.maxsize;
+  return stored_items(q) >= q.maxsize;
 }
 
 void QueueHandle::close() {
@@ -346,7 +385,7 @@ void QueueHandle::shutdown(bool immediate) {
     if (read.try_lock()) dropped = q.discard_buffered();
   }
   auto& store = queue_store();
-  store.eval(kShutdown, {q.key, q.down, q.downwake, q.ref.key("unfinished"), q.ref.key("waiters")},
+  store.eval(kShutdown, {q.key, q.rest, q.downwake, q.ref.key("unfinished"), q.ref.key("waiters")},
              {store.expiry_text(), immediate ? "1" : "0", std::to_string(dropped)});
   q.shut = true;
 }

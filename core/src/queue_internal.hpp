@@ -3,12 +3,15 @@
 //
 // Redis layout of a queue with base key B (all keys share B's hash tag and carry
 // REDIS_EXPIRY_TIME, refreshed by every write):
-//   B              LIST   the items, serialised JSON, head = next to get
+//   B              LIST   the items, serialised JSON, head = next to get. shutdown() moves what is
+//                         left to B:rest and turns B into a STRING: from then on a list command
+//                         on B fails with WRONGTYPE, atomically. That is how a plain put (RPUSH +
+//                         EXPIRE, pipelined, no script) and a get see that the queue is shut down.
+//   B:rest         LIST   the items left at a (non-immediate) shutdown; get() still serves them
 //   B:putters      STRING producers registered as waiting for room (bounded queues)
 //   B:space        LIST   wake tokens for those producers, one per freed slot, at most B:putters
 //   B:unfinished   STRING JoinableQueue's unfinished-task count
 //   B:waiters      SET    join() waiters' wake lists B:w:<id> (see event_internal.hpp)
-//   B:down         STRING set by shutdown(): puts (and gets of an empty queue) raise ShutDown
 //   B:downwake     LIST   one token from shutdown(); blocked getters and producers BLPOP it with
 //                         their own list, and push it back when they take it (wakes everyone)
 #pragma once
@@ -91,7 +94,8 @@ struct QueueLocal {
   std::optional<std::string> take_buffered();
   void keep_buffered(std::vector<std::string> items);
   std::size_t buffered();
-  // Returns prefetched items to the head of the list (caller holds `reader`).
+  // Returns prefetched items to the head of the list (of B:rest once shut down; caller holds
+  // `reader`).
   void give_back();
   // Drops the prefetched items; returns how many (caller holds `reader`).
   std::size_t discard_buffered();
@@ -107,7 +111,7 @@ struct QueueLocal {
   std::atomic<bool> closed{false};
   std::atomic<bool> used{false};     // a put was made (QU-09: close() then makes empty() raise)
   std::atomic<bool> shut{false};     // this process saw the queue shut down (never unset)
-  const std::string down, downwake;  // ref.key("down"), ref.key("downwake")
+  const std::string rest, downwake;  // ref.key("rest"), ref.key("downwake")
 
  private:
   void run();
@@ -121,8 +125,11 @@ struct QueueLocal {
   std::vector<std::string> pending_;
   bool sending_ = false;
   unsigned long long queued_ = 0, sent_ = 0;
+  int flush_waiters_ = 0;  // threads waiting in flush()
   std::exception_ptr error_;
   std::chrono::steady_clock::time_point last_put_{};
+  // The quickest inline send so far: one store round trip, the yardstick for "a burst of puts".
+  std::chrono::steady_clock::duration fastest_send_ = std::chrono::steady_clock::duration::max();
   std::deque<std::string> buffer_;
   std::chrono::steady_clock::time_point buffered_at_{};
   bool stop_ = false;

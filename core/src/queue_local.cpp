@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -9,21 +10,18 @@ namespace lithops::multiprocessing::detail {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-// Puts closer together than this are batched; sparser ones are sent inline, which saves the
-// hand-off to the background thread (a ping-pong puts once per round trip, ~2 PINGs apart).
-constexpr auto kBurstGap = std::chrono::microseconds(50);
+// Puts closer together than one and a half of the fastest inline send (a store round trip) are
+// a burst and go through the background thread in batches; sparser ones are sent inline, which
+// saves the hand-off (and a flush() waiting for it). A ping-pong puts at most once per two store
+// round trips, so it stays inline; a producer loop is far below the floor. Before the first
+// inline send is timed the gap is kFirstBurstGap.
+constexpr Clock::duration kFirstBurstGap = std::chrono::microseconds(20);
+constexpr Clock::duration kMinBurstGap = std::chrono::microseconds(5);
+constexpr Clock::duration kMaxBurstGap = std::chrono::microseconds(50);
 // Prefetched items unread for this long go back to the queue for other consumers.
 constexpr auto kHold = std::chrono::milliseconds(50);
 // Items per RPUSH command in a batch (a pipeline may carry several).
 constexpr std::size_t kChunk = 1000;
-
-// KEYS: items, down. ARGV: ttl, item... Returns -1 (nothing pushed) after shutdown, else 1.
-const Script kSendBatch{R"lua(
-if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-)lua"};
 
 std::mutex g_registry_mutex;
 std::map<std::string, std::weak_ptr<QueueLocal>>& registry() {
@@ -43,7 +41,7 @@ QueueLocal::QueueLocal(ObjectRef r, QueueKind k, long long max)
       kind(k),
       maxsize(max),
       key(ref.key()),
-      down(ref.key("down")),
+      rest(ref.key("rest")),
       downwake(ref.key("downwake")) {}
 
 std::shared_ptr<QueueLocal> QueueLocal::find_or_add(ObjectRef ref, QueueKind kind, long long max) {
@@ -82,7 +80,11 @@ void QueueLocal::enqueue(std::string item) {
   std::unique_lock lock(mu_);
   if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
   const auto now = Clock::now();
-  const bool sparse = now - last_put_ > kBurstGap;
+  const auto burst_gap =
+      fastest_send_ == Clock::duration::max()
+          ? kFirstBurstGap
+          : std::clamp(fastest_send_ + fastest_send_ / 2, kMinBurstGap, kMaxBurstGap);
+  const bool sparse = now - last_put_ > burst_gap;
   last_put_ = now;
   ++queued_;
   if (sparse && !sending_ && pending_.empty()) {
@@ -96,12 +98,18 @@ void QueueLocal::enqueue(std::string item) {
     } catch (...) {
       failed = std::current_exception();
     }
+    const auto took = Clock::now() - now;
     lock.lock();
+    if (!failed) fastest_send_ = std::min(fastest_send_, took);
     sending_ = false;
     ++sent_;
+    // Wake the sender thread or a flush() only when they have a reason: a condition variable's
+    // waiter woken for nothing is a context switch per put (and the ping-pong's hidden cost).
+    const bool queued_behind = !pending_.empty();
+    const bool flushing = flush_waiters_ > 0;
     lock.unlock();
-    work_cv_.notify_all();  // others may have queued behind the inline send
-    done_cv_.notify_all();
+    if (queued_behind) work_cv_.notify_all();
+    if (flushing) done_cv_.notify_all();
     if (failed) std::rethrow_exception(failed);
     return;
   }
@@ -114,7 +122,11 @@ void QueueLocal::enqueue(std::string item) {
 void QueueLocal::flush() {
   std::unique_lock lock(mu_);
   const auto target = queued_;
-  done_cv_.wait(lock, [&] { return sent_ >= target; });
+  if (sent_ < target) {
+    ++flush_waiters_;
+    done_cv_.wait(lock, [&] { return sent_ >= target; });
+    --flush_waiters_;
+  }
   if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
@@ -175,21 +187,29 @@ void QueueLocal::run() {
 
 void QueueLocal::send(std::vector<std::string>& items) {
   auto& store = queue_store();
-  const std::string ttl = store.expiry_text();
-  const std::string_view keys[] = {key, down};
-  std::vector<std::string_view> args;
+  // RPUSH chunks and one EXPIRE in one round trip. No script: after a shutdown the items key is a
+  // string, so the RPUSH fails as a whole (WRONGTYPE) instead of pushing.
+  std::vector<sdk::Command> cmds;
+  cmds.reserve(items.size() / kChunk + 2);
   for (std::size_t i = 0; i < items.size(); i += kChunk) {
     const std::size_t end = std::min(items.size(), i + kChunk);
-    args.assign({ttl});
-    for (std::size_t j = i; j < end; ++j) args.push_back(items[j]);
-    // The shutdown check and the TTL ride in the same round trip as the push.
-    if (store.eval(kSendBatch, keys, args).integer < 0) {
+    sdk::Command& push = cmds.emplace_back();
+    push.reserve(2 + end - i);
+    push.insert(push.end(), {"RPUSH", key});
+    for (std::size_t j = i; j < end; ++j) push.push_back(std::move(items[j]));
+  }
+  const std::size_t pushes = cmds.size();
+  cmds.push_back({"EXPIRE", key, store.expiry_text()});
+  items.clear();
+  const auto replies = store.pipeline(cmds);
+  for (std::size_t i = 0; i < pushes; ++i) {
+    if (!replies[i].is_error()) continue;
+    if (replies[i].str.starts_with("WRONGTYPE")) {
       shut = true;
-      items.clear();
       throw ShutDown("queue " + key + " is shut down");
     }
+    throw OSError("could not put to queue " + key + ": " + replies[i].str);
   }
-  items.clear();
 }
 
 std::size_t QueueLocal::discard_buffered() {
@@ -209,13 +229,16 @@ std::optional<std::string> QueueLocal::take_buffered() {
 
 void QueueLocal::keep_buffered(std::vector<std::string> items) {
   if (items.empty()) return;
+  bool was_empty = false;
   {
     std::lock_guard lock(mu_);
-    if (buffer_.empty()) buffered_at_ = Clock::now();
+    was_empty = buffer_.empty();
+    if (was_empty) buffered_at_ = Clock::now();
     for (auto& i : items) buffer_.push_back(std::move(i));
     start_thread_locked();
   }
-  work_cv_.notify_one();
+  // The thread only needs to hear of a new hold deadline; a non-empty buffer already has one.
+  if (was_empty) work_cv_.notify_one();
 }
 
 std::size_t QueueLocal::buffered() {
@@ -240,7 +263,15 @@ void QueueLocal::give_back_items(std::vector<std::string>& items) {
   sdk::Command lpush{"LPUSH", key};
   for (auto it = items.rbegin(); it != items.rend(); ++it) lpush.push_back(std::move(*it));
   std::vector<sdk::Command> cmds{std::move(lpush), {"EXPIRE", key, store.expiry_text()}};
-  for (const auto& r : store.pipeline(cmds)) {
+  auto replies = store.pipeline(cmds);
+  if (replies[0].is_error() && replies[0].str.starts_with("WRONGTYPE")) {
+    // Shut down meanwhile: the items still belong to the queue, with those left at the shutdown.
+    shut = true;
+    cmds[0][1] = rest;
+    cmds[1][1] = rest;
+    replies = store.pipeline(cmds);
+  }
+  for (const auto& r : replies) {
     if (r.is_error()) throw OSError("could not return items to queue " + key + ": " + r.str);
   }
   items.clear();

@@ -1,6 +1,6 @@
 #include "store.hpp"
 
-#include <cstdio>
+#include <algorithm>
 
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/sdk/errors.hpp"
@@ -11,13 +11,28 @@ constexpr std::chrono::milliseconds kCommandTimeout{30000};
 // Longest single BLPOP: waits forever are a loop of these, so a dead server surfaces as an error.
 constexpr Duration kSlice = std::chrono::seconds(2);
 constexpr std::chrono::milliseconds kSliceMargin{5000};
+
+// An error reply to `command`: WrongTypeError for WRONGTYPE, else mp::OSError.
+[[noreturn]] void throw_reply_error(const std::string& endpoint, std::string_view command,
+                                    const std::string& error) {
+  std::string what = endpoint + " answered " + std::string(command) + " with an error: " + error;
+  if (error.starts_with("WRONGTYPE")) throw WrongTypeError(std::move(what));
+  throw OSError(std::move(what));
+}
 }  // namespace
 
 std::string seconds_text(Duration d) {
-  char buf[32];
-  double s = std::chrono::duration<double>(d).count();
-  std::snprintf(buf, sizeof buf, "%.3f", s < 0.001 ? 0.001 : s);
-  return buf;
+  // Whole milliseconds, at least one, written as "S.mmm" without going through printf's floats
+  // (every blocking wait formats one).
+  const long long ms =
+      std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  std::string out = std::to_string(ms / 1000);
+  const auto frac = static_cast<int>(ms % 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+  return out;
 }
 
 Store::Store(std::unique_ptr<sdk::StateStore> store, long long expiry_seconds)
@@ -34,10 +49,7 @@ sdk::Reply Store::run(std::span<const std::string_view> args) {
   } catch (const sdk::PluginError& e) {
     throw OSError(e.what());
   }
-  if (r.is_error()) {
-    throw OSError(store_->endpoint() + " answered " + std::string(args.empty() ? "" : args[0]) +
-                  " with an error: " + r.str);
-  }
+  if (r.is_error()) throw_reply_error(store_->endpoint(), args.empty() ? "" : args[0], r.str);
   return r;
 }
 
@@ -75,15 +87,15 @@ std::optional<sdk::Reply> Store::blocking(
     const std::vector<std::string_view> args = make(secs);
     sdk::Reply r;
     try {
+      // The socket timeout only has to outlast the server-side one; the common command timeout
+      // does, and keeping one value spares two setsockopt calls around every blocking command.
       r = store_->execute(
-          args, std::chrono::duration_cast<std::chrono::milliseconds>(slice) + kSliceMargin);
+          args, std::max(kCommandTimeout,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(slice) + kSliceMargin));
     } catch (const sdk::PluginError& e) {
       throw OSError(e.what());
     }
-    if (r.is_error()) {
-      throw OSError(store_->endpoint() + " answered " + std::string(args.front()) +
-                    " with an error: " + r.str);
-    }
+    if (r.is_error()) throw_reply_error(store_->endpoint(), args.front(), r.str);
     if (!r.is_nil() && !(r.type == sdk::Reply::Type::kArray && r.elements.empty())) return r;
     if (timeout && std::chrono::steady_clock::now() >= deadline) return std::nullopt;
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lithops/multiprocessing/common.hpp"
+#include "lithops/multiprocessing/errors.hpp"
 #include "lithops/sdk/state_store.hpp"
 
 namespace lithops::multiprocessing::detail {
@@ -27,12 +28,19 @@ struct Script {
   std::string_view source;
 };
 
+// A command met a key holding another type (Redis' WRONGTYPE error). A shut-down queue turns its
+// items list into a string so that plain list commands see the shutdown (queue_internal.hpp).
+class WrongTypeError : public OSError {
+ public:
+  using OSError::OSError;
+};
+
 class Store {
  public:
   Store(std::unique_ptr<sdk::StateStore> store, long long expiry_seconds);
 
   // Runs one command; a server error reply or a lost connection throws (mp::OSError naming the
-  // endpoint). Use for non-blocking commands.
+  // endpoint; WrongTypeError for WRONGTYPE). Use for non-blocking commands.
   sdk::Reply run(std::initializer_list<std::string_view> args);
   sdk::Reply run(std::span<const std::string_view> args);
   // One round trip for many commands; error replies are returned, not thrown.

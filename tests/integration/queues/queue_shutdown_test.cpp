@@ -65,8 +65,17 @@ void blocked_put(mp::Queue<int> q, mp::Event started, mp::Queue<std::string> out
     out.put("ShutDown");
   }
 }
+// Takes four items (so that three more wait in its prefetch buffer), reports them, shuts the queue
+// down and ends: the buffered items go back to the queue after the shutdown.
+void take_four_then_shut_down(mp::Queue<int> q, mp::Queue<std::string> out) {
+  std::string got;
+  for (int i = 0; i < 4; ++i) got += std::to_string(q.get(10s));
+  out.put(got);
+  q.shutdown();
+}
 }  // namespace
 
+LITHOPS_FUNCTION(take_four_then_shut_down);
 LITHOPS_FUNCTION(report_ops);
 LITHOPS_FUNCTION(report_plain_ops);
 LITHOPS_FUNCTION(join_then_set);
@@ -154,6 +163,24 @@ TEST(Queue, QU12_ItemsLeftAreServedToAnotherProcess) {
   child.join();
   EXPECT_THROW(q.get(5s), mp::ShutDown);
   EXPECT_THROW(q.get_nowait(), mp::ShutDown);
+}
+
+// A shut-down queue's items key is a string (queue_internal.hpp): items a process had prefetched
+// and gives back after the shutdown must join the items left, in order, not be lost.
+TEST(Queue, PrefetchedItemsGivenBackAfterAShutdownAreStillServed) {
+  mp::Queue<int> q;
+  for (int i = 0; i < 10; ++i) q.put(i);
+  mp::Queue<std::string> out;
+  mp::Process child(take_four_then_shut_down, q, out);
+  child.start();
+  EXPECT_EQ(out.get(30s), "0123");
+  child.join();
+  ASSERT_EQ(child.exitcode(), 0);
+  EXPECT_EQ(q.qsize(), 6);
+  for (int i = 4; i < 10; ++i) EXPECT_EQ(q.get(5s), i);
+  EXPECT_THROW(q.get(5s), mp::ShutDown);
+  EXPECT_THROW(q.put(1), mp::ShutDown);
+  EXPECT_EQ(q.qsize(), 0);
 }
 
 TEST(Queue, QU13_ShutdownImmediate) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -329,6 +331,48 @@ TEST(Queue, GetOfAnotherTypeRaisesTypeError) {
   EXPECT_THROW(
       tag_invoke(boost::json::value_to_tag<mp::JoinableQueue<int>>(), boost::json::value_from(q)),
       mp::TypeError);
+}
+
+// Integers skip Boost.JSON in encode_item/decode_item; the text must stay the JSON number, so
+// handles of other item types read them (and they read other producers' numbers) as before.
+TEST(Queue, IntegerItemsAreJsonNumbersAtEveryWidth) {
+  mp::Queue<long long> wide;
+  wide.put(std::numeric_limits<long long>::min());
+  wide.put(std::numeric_limits<long long>::max());
+  wide.put(0);
+  EXPECT_EQ(wide.get(5s), std::numeric_limits<long long>::min());
+  EXPECT_EQ(wide.get(5s), std::numeric_limits<long long>::max());
+  EXPECT_EQ(wide.get(5s), 0);
+
+  mp::Queue<unsigned long long> big;
+  big.put(std::numeric_limits<unsigned long long>::max());
+  EXPECT_EQ(big.get(5s), std::numeric_limits<unsigned long long>::max());
+  mp::Queue<short> small;
+  small.put(-32768);
+  EXPECT_EQ(small.get(5s), -32768);
+  mp::Queue<char> chars;  // a character type goes through Boost.JSON, as a number
+  chars.put('A');
+  EXPECT_EQ(chars.get(5s), 'A');
+
+  mp::Queue<int> ints;
+  const auto as = [&]<class T>(std::type_identity<T>) {
+    return tag_invoke(boost::json::value_to_tag<mp::Queue<T>>(), boost::json::value_from(ints));
+  };
+  ints.put(-42);
+  EXPECT_EQ(as(std::type_identity<boost::json::value>{}).get(5s), boost::json::value(-42));
+  ints.put(7);
+  EXPECT_EQ(as(std::type_identity<double>{}).get(5s), 7.0);
+  as(std::type_identity<double>{}).put(2.5);
+  EXPECT_THROW(ints.get(5s), mp::TypeError) << "2.5 is not an int (the item is consumed)";
+  as(std::type_identity<boost::json::value>{}).put(boost::json::value(1234567));
+  EXPECT_EQ(ints.get(5s), 1234567) << "another producer's JSON integer";
+  as(std::type_identity<long long>{}).put(std::numeric_limits<long long>::max());
+  EXPECT_THROW(ints.get(5s), mp::TypeError) << "out of int's range, as Boost.JSON says";
+  mp::Queue<unsigned> unsigned_ints;
+  tag_invoke(boost::json::value_to_tag<mp::Queue<int>>(), boost::json::value_from(unsigned_ints))
+      .put(-1);
+  EXPECT_THROW(unsigned_ints.get(5s), mp::TypeError) << "-1 is not unsigned";
+  EXPECT_TRUE(ints.empty());
 }
 
 TEST(Queue, ThreadsShareOneQueue) {

@@ -31,6 +31,7 @@
 // holding prefetched items loses them: only a consumer that is behind a backlog prefetches.
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <concepts>
 #include <memory>
@@ -77,13 +78,32 @@ class QueueHandle {
   std::shared_ptr<QueueLocal> local_;
 };
 
+// Integers (not bool or character types) skip Boost.JSON both ways: their text is the same JSON
+// number, and a ping-pong of ints spends measurable time building and parsing json::values
+// otherwise. Text that is not a plain integer (another producer's type) goes through Boost.JSON.
+template <class T>
+concept PlainInteger =
+    std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char> &&
+    !std::same_as<T, wchar_t> && !std::same_as<T, char8_t> && !std::same_as<T, char16_t> &&
+    !std::same_as<T, char32_t>;
+
 template <class T>
 std::string encode_item(const T& item) {
-  return boost::json::serialize(boost::json::value_from(item));
+  if constexpr (PlainInteger<T>) {
+    char buf[24];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, item).ptr);
+  } else {
+    return boost::json::serialize(boost::json::value_from(item));
+  }
 }
 
 template <class T>
 T decode_item(const std::string& text) {
+  if constexpr (PlainInteger<T>) {
+    T v{};
+    auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (r.ec == std::errc() && r.ptr == text.data() + text.size()) return v;
+  }
   try {
     return boost::json::value_to<T>(boost::json::parse(text));
   } catch (const Error&) {
