@@ -90,8 +90,9 @@ std::optional<sdk::Reply> Store::blocking(
       // The socket timeout only has to outlast the server-side one; the common command timeout
       // does, and keeping one value spares two setsockopt calls around every blocking command.
       r = store_->execute(
-          args, std::max(kCommandTimeout,
-                         std::chrono::duration_cast<std::chrono::milliseconds>(slice) + kSliceMargin));
+          args,
+          std::max(kCommandTimeout,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(slice) + kSliceMargin));
     } catch (const sdk::PluginError& e) {
       throw OSError(e.what());
     }

@@ -4,10 +4,10 @@
 
 #include <chrono>
 #include <limits>
-#include <type_traits>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include <lithops/multiprocessing.hpp>
 

@@ -82,10 +82,9 @@ class QueueHandle {
 // number, and a ping-pong of ints spends measurable time building and parsing json::values
 // otherwise. Text that is not a plain integer (another producer's type) goes through Boost.JSON.
 template <class T>
-concept PlainInteger =
-    std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char> &&
-    !std::same_as<T, wchar_t> && !std::same_as<T, char8_t> && !std::same_as<T, char16_t> &&
-    !std::same_as<T, char32_t>;
+concept PlainInteger = std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char> &&
+                       !std::same_as<T, wchar_t> && !std::same_as<T, char8_t> &&
+                       !std::same_as<T, char16_t> && !std::same_as<T, char32_t>;
 
 template <class T>
 std::string encode_item(const T& item) {
