@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lithops/multiprocessing/errors.hpp"
+#include "lithops/sdk/blocking.hpp"
 #include "lithops/sdk/errors.hpp"
 
 namespace lithops::multiprocessing::detail {
@@ -22,17 +23,7 @@ constexpr std::chrono::milliseconds kSliceMargin{5000};
 }  // namespace
 
 std::string seconds_text(Duration d) {
-  // Whole milliseconds, at least one, written as "S.mmm" without going through printf's floats
-  // (every blocking wait formats one).
-  const long long ms =
-      std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  std::string out = std::to_string(ms / 1000);
-  const auto frac = static_cast<int>(ms % 1000);
-  out += '.';
-  out += static_cast<char>('0' + frac / 100);
-  out += static_cast<char>('0' + frac / 10 % 10);
-  out += static_cast<char>('0' + frac % 10);
-  return out;
+  return sdk::seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
 Store::Store(std::unique_ptr<sdk::StateStore> store, long long expiry_seconds)

@@ -2,12 +2,12 @@
 // reply throws, and a blocking command with a deadline. Header-only; not part of the ABI.
 //
 // The policy is the core's: long waits are cut into slices so a lost server surfaces as an error
-// instead of a hang, and each call bounds its client-side wait by the slice plus a margin.
+// instead of a hang, and each call bounds its client-side wait by the slice plus a margin (or the
+// common command timeout, if longer).
 #pragma once
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,10 +23,16 @@ inline constexpr std::chrono::milliseconds kBlockingSlice{2000};
 inline constexpr std::chrono::milliseconds kBlockingMargin{5000};
 
 // "0.250": a Redis blocking-command timeout in seconds (Redis >= 6 takes fractions).
+// Whole milliseconds, at least one; no printf floats (every blocking wait formats one).
 inline std::string seconds_text(std::chrono::milliseconds d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", std::max<long long>(d.count(), 1) / 1000.0);
-  return buf;
+  const long long ms = std::max<long long>(d.count(), 1);
+  const auto frac = static_cast<int>(ms % 1000);
+  std::string out = std::to_string(ms / 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+  return out;
 }
 
 // Runs one command; an error reply throws ConnectionError naming the command and the server.
@@ -57,7 +63,9 @@ inline std::optional<Reply> blocking(StateStore& store, std::vector<std::string_
     }
     const std::string secs = seconds_text(slice);
     args.back() = secs;
-    Reply r = run_checked(store, args, slice + kBlockingMargin);
+    // The socket timeout only has to outlast the server's; keeping the common one spares a
+    // setsockopt pair around every blocking command.
+    Reply r = run_checked(store, args, std::max(kCommandTimeout, slice + kBlockingMargin));
     if (!r.is_nil()) return r;
   }
 }
