@@ -1,4 +1,4 @@
-// The signer against every case of both AWS SigV4 test suites in shared/testdata/sigv4 (header
+// The signer against every case of both AWS SigV4 test suites in data/sigv4 beside this file (header
 // signing, and query-string signing for aws-c-auth's set). Case lists are read when the binary
 // starts (that is what gtest lists); each case reads its files when it runs. A missing data
 // directory is a failing case, never a silent skip.
@@ -95,8 +95,8 @@ std::string test_name(const testing::TestParamInfo<std::string>& info) {
 void fail_if_missing(const std::string& name, const fs::path& dir) {
   if (name == kMissing) {
     FAIL() << "SigV4 test vectors not found in " << dir
-           << ". They live in shared/testdata/sigv4 beside the repository checkout "
-              "(see its README.md); clone or copy shared/ next to the source tree.";
+           << ". They are part of the repository (plugins/aws_lambda/test/data/sigv4, see its "
+              "README.md); restore them from a clean checkout.";
   }
 }
 

@@ -78,10 +78,12 @@ struct Codec {
       return "bool";
     } else if constexpr (std::is_same_v<T, char>) {
       return "char";
-    } else if constexpr (std::is_floating_point_v<T>) {
-      return "f" + std::to_string(sizeof(T) * 8);
-    } else if constexpr (std::is_integral_v<T>) {
-      return (std::is_signed_v<T> ? "i" : "u") + std::to_string(sizeof(T) * 8);
+    } else if constexpr (std::is_floating_point_v<T> || std::is_integral_v<T>) {
+      // Appended, not `"i" + std::to_string(...)`: GCC 12 reports a false -Wrestrict for that
+      // operator+ at -O3, which would break a user's -Werror build.
+      std::string name(1, std::is_floating_point_v<T> ? 'f' : std::is_signed_v<T> ? 'i' : 'u');
+      name += std::to_string(sizeof(T) * 8);
+      return name;
     } else {
       // Workers run the same executable, so the mangled name is the same on both ends.
       return std::string("struct:") + typeid(T).name();
