@@ -1,6 +1,6 @@
-// The signer against every case of both AWS SigV4 test suites in data/sigv4 beside this file (header
-// signing, and query-string signing for aws-c-auth's set). Case lists are read when the binary
-// starts (that is what gtest lists); each case reads its files when it runs. A missing data
+// The signer against every case of both AWS SigV4 test suites in data/sigv4 beside this file
+// (header signing, and query-string signing for aws-c-auth's set). Case lists are read when the
+// binary starts (that is what gtest lists); each case reads its files when it runs. A missing data
 // directory is a failing case, never a silent skip.
 #include <gtest/gtest.h>
 
