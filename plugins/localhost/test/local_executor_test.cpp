@@ -60,7 +60,9 @@ TEST_F(LocalExecutorTest, RunsEveryInvocationConcurrently) {
   const auto start = std::chrono::steady_clock::now();
   std::set<long long> pids;
   for (int i = 0; i < kCount; ++i) {
-    pids.insert(*invoke("s" + std::to_string(i), "sleep " + std::to_string(kSleep.count())).pid);
+    pids.insert(*invoke(std::string("s").append(std::to_string(i)),
+                        std::string("sleep ").append(std::to_string(kSleep.count())))
+                     .pid);
   }
   EXPECT_EQ(executor_->running(), static_cast<std::size_t>(kCount));
   ASSERT_TRUE(idle_within(30s));

@@ -131,7 +131,7 @@ TEST_F(RedisStoreTest, ConvertsEveryReplyType) {
 TEST_F(RedisStoreTest, ManyArgumentsUseTheHeapPath) {
   std::vector<std::string> values;
   std::vector<std::string_view> args{"RPUSH", "list"};
-  for (int i = 0; i < 50; ++i) values.push_back("v" + std::to_string(i));
+  for (int i = 0; i < 50; ++i) values.push_back(std::string("v").append(std::to_string(i)));
   for (const auto& v : values) args.push_back(v);
   EXPECT_EQ(run(args).integer, 50);
   const sdk::Reply all = run({"LRANGE", "list", "0", "-1"});
