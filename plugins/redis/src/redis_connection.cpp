@@ -131,7 +131,20 @@ Connection Connection::open(const RedisConfig& config, const std::string& addres
                                [&](int argc, const char** argv, const std::size_t* lens) {
                                  return conn.command(argc, argv, lens);
                                });
-    if (!reply) conn.fail(errno, address, during);
+    if (!reply) {
+      const int err = errno;
+      if (tls != nullptr && config.tls_options.cert_file.empty() && err != EAGAIN &&
+          err != EWOULDBLOCK && err != EPROTO) {
+        // TLS 1.3 servers check the client certificate after the client's handshake is done: a
+        // refusal shows up here, as a reset that may overtake the server's alert.
+        throw sdk::ConnectionError(
+            "redis at " + address + " closed the TLS connection right after the handshake (" +
+            during + ": " + (conn.tls_->error().empty() ? std::strerror(err) : conn.tls_->error()) +
+            "); if the server requires client certificates (redis-server `tls-auth-clients`), "
+            "set `redis.tls.cert_file` and `redis.tls.key_file`");
+      }
+      conn.fail(err, address, during);
+    }
     return reply;
   };
 

@@ -393,6 +393,15 @@ bool TlsStream::write_all(const void* buf, std::size_t len) {
     const int n = SSL_write(ssl_, p, chunk);
     if (n <= 0) {
       fail_io(n, "write");
+      if (errno == ECONNRESET || errno == EPIPE) {
+        // The server may have said why before closing (an alert): prefer its reason.
+        const std::string write_error = error_;
+        const int write_errno = errno;
+        char byte;
+        if (read(&byte, 1) < 0 && errno == EPROTO) return false;
+        error_ = write_error;
+        errno = write_errno;
+      }
       return false;
     }
     p += n;
