@@ -13,5 +13,7 @@ int main(int argc, char** argv) {
   // LITHOPS_TEST_REDIS_TLS=1: the Redis-backed tests run against a TLS redis-server.
   lithops::test::start_tls_harness_if_requested();
   testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
+  const int result = RUN_ALL_TESTS();
+  lithops::test::report_tls_harness();
+  return result;
 }

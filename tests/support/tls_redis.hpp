@@ -61,6 +61,9 @@ class TlsRedis {
   // client certificate when auth_clients).
   boost::json::object redis_config(const std::string& ca_file, const std::string& cert_file = {},
                                    const std::string& key_file = {}) const;
+  // "total_connections_received:N total_commands_processed:M" (through redis-cli over TLS with
+  // pki's client certificate).
+  std::string stats(const TestPki& pki) const;
 
  private:
   std::string log_tail() const;
@@ -78,5 +81,7 @@ class TlsRedis {
 // at exit, after the runtime's own shutdown (an atexit handler registered before the runtime's).
 // Does nothing without the variable. Call it in the driver only, before the runtime starts.
 void start_tls_harness_if_requested();
+// Prints the TLS server's connection and command counts to stderr (nothing without the harness).
+void report_tls_harness();
 
 }  // namespace lithops::test
