@@ -73,7 +73,13 @@ cat >"$dir/tls.json" <<EOF
 {"redis": {"url": "rediss://localhost:$tls_port", "password_file": "$dir/password",
            "tls": {"ca_file": "$dir/ca.pem"}}}
 EOF
-for mode in tcp tls; do
+connections() {
+  REDISCLI_AUTH=$password redis-cli -p "$plain_port" INFO stats |
+    sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p'
+}
+for mode in ${TLS_BENCH_ORDER:-tcp tls}; do
+  before=$(connections)
   LITHOPS_CONFIG_FILE="$dir/$mode.json" "$bench" "$round_trips" "$items" 2>/dev/null |
     sed -E "s/(\"contender\": \"[^\"]*)\"/\1 ($mode)\"/"
+  echo "tls_bench: $mode run opened $(($(connections) - before - 1)) connections" >&2
 done

@@ -12,6 +12,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -145,6 +146,24 @@ TEST_F(RedisTlsTest, PipelineAndDirectBulkReadOfAMultiMiBValue) {
     EXPECT_EQ(none, "########");
     EXPECT_EQ(r[3].integer, 2 + round);
   }
+}
+
+TEST_F(RedisTlsTest, ConcurrentCallersShareTheTlsContext) {
+  auto store = make_store(config());
+  store->execute(std::vector<std::string_view>{"DEL", "tls:counter"}, 2s);
+  constexpr int kThreads = 8;
+  constexpr int kEach = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        store->execute(std::vector<std::string_view>{"INCR", "tls:counter"}, 5s);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store->execute(std::vector<std::string_view>{"GET", "tls:counter"}, 2s).str,
+            std::to_string(kThreads * kEach));
 }
 
 TEST_F(RedisTlsTest, SubscriptionReceivesAndTimesOut) {
