@@ -203,6 +203,7 @@ TlsContext::TlsContext(const RedisConfig& config) : config_(config) {
   if (ctx_ == nullptr) throw sdk::ConfigError("TLS: cannot create an OpenSSL context");
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx_, SSL_MODE_AUTO_RETRY);
+  SSL_CTX_set_read_ahead(ctx_, 1);  // a record in one recv(), not header then body
   try {
     if (t.verify) {
       SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, note_expiry);
@@ -410,6 +411,6 @@ bool TlsStream::write_all(const void* buf, std::size_t len) {
   return true;
 }
 
-bool TlsStream::pending() const { return SSL_pending(ssl_) > 0; }
+bool TlsStream::pending() const { return SSL_has_pending(ssl_) == 1; }
 
 }  // namespace lithops::plugins::redis
