@@ -12,7 +12,7 @@ cd "$here"
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-stacktrace1.81-dev
-  libhiredis-dev redis-server redis-tools
+  libhiredis-dev redis-server redis-tools openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev libcli11-dev libnng-dev
   python3 zip unzip librsvg2-bin

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 #include "lithops/sdk/errors.hpp"
@@ -106,7 +107,8 @@ sdk::Reply to_reply(const redisReply& r) {
   return out;
 }
 
-Connection Connection::open(const RedisConfig& config, const std::string& address) {
+Connection Connection::open(const RedisConfig& config, const std::string& address,
+                            const TlsContext* tls) {
   const timeval tv = to_timeval(config.connect_timeout);
   Connection conn;
   conn.ctx_.reset(config.unix_socket.empty()
@@ -120,13 +122,29 @@ Connection Connection::open(const RedisConfig& config, const std::string& addres
   }
   if (config.unix_socket.empty()) redisEnableKeepAlive(conn.ctx_.get());
   if (!conn.set_timeout(config.connect_timeout)) conn.fail(errno, address, "connect");
+  if (tls != nullptr) {
+    conn.tls_ = std::make_unique<TlsStream>(*tls, conn.ctx_->fd, config.connect_timeout, address);
+  }
 
   auto run = [&](std::initializer_list<std::string_view> args, const char* during) {
     ReplyPtr reply = with_argv(std::span<const std::string_view>(args.begin(), args.size()),
                                [&](int argc, const char** argv, const std::size_t* lens) {
                                  return conn.command(argc, argv, lens);
                                });
-    if (!reply) conn.fail(errno, address, during);
+    if (!reply) {
+      const int err = errno;
+      if (tls != nullptr && config.tls_options.cert_file.empty() && err != EAGAIN &&
+          err != EWOULDBLOCK && err != EPROTO) {
+        // TLS 1.3 servers check the client certificate after the client's handshake is done: a
+        // refusal shows up here, as a reset that may overtake the server's alert.
+        throw sdk::ConnectionError(
+            "redis at " + address + " closed the TLS connection right after the handshake (" +
+            during + ": " + (conn.tls_->error().empty() ? std::strerror(err) : conn.tls_->error()) +
+            "); if the server requires client certificates (redis-server `tls-auth-clients`), "
+            "set `redis.tls.cert_file` and `redis.tls.key_file`");
+      }
+      conn.fail(err, address, during);
+    }
     return reply;
   };
 
@@ -200,6 +218,10 @@ void Connection::append(int argc, const char** argv, const std::size_t* lens) {
 bool Connection::flush() {
   const char* p = out_.data();
   std::size_t left = out_.size();
+  if (tls_ != nullptr) {
+    if (!tls_->write_all(p, left)) return false;
+    left = 0;
+  }
   while (left > 0) {
     const ssize_t n = ::send(ctx_->fd, p, left, MSG_NOSIGNAL);
     if (n < 0) {
@@ -219,16 +241,50 @@ bool Connection::flush() {
   return true;
 }
 
+bool Connection::fill() {
+  if (tls_ == nullptr) return redisBufferRead(ctx_.get()) == REDIS_OK;
+  char buf[16 * 1024];  // one TLS record at most
+  const long n = tls_->read(buf, sizeof buf);
+  if (n < 0) return false;
+  if (redisReaderFeed(ctx_->reader, buf, static_cast<std::size_t>(n)) != REDIS_OK) {
+    errno = ENOMEM;
+    return false;
+  }
+  return true;
+}
+
 ReplyPtr Connection::read_reply() {
-  // With hiredis' own output buffer empty, redisGetReply only reads.
   void* raw = nullptr;
-  if (redisGetReply(ctx_.get(), &raw) != REDIS_OK) return nullptr;
-  return ReplyPtr(static_cast<redisReply*>(raw));
+  if (tls_ == nullptr) {
+    // With hiredis' own output buffer empty, redisGetReply only reads.
+    if (redisGetReply(ctx_.get(), &raw) != REDIS_OK) return nullptr;
+    return ReplyPtr(static_cast<redisReply*>(raw));
+  }
+  // hiredis reads the socket itself; over TLS we feed its reader with decrypted bytes.
+  redisContext* c = ctx_.get();
+  for (;;) {
+    if (redisReaderGetReply(c->reader, &raw) != REDIS_OK) {
+      c->err = c->reader->err;
+      std::snprintf(c->errstr, sizeof c->errstr, "%s", c->reader->errstr);
+      errno = EPROTO;
+      return nullptr;
+    }
+    if (raw != nullptr) return ReplyPtr(static_cast<redisReply*>(raw));
+    if (!fill()) return nullptr;
+  }
 }
 
 bool Connection::read_reply_into(std::span<std::byte> dest, sdk::Reply& out) {
   redisContext* c = ctx_.get();
   redisReader* r = c->reader;
+  // Socket bytes straight into the iovecs: recvmsg, or TLS records decrypted into them.
+  auto receive = [&](iovec* iov, int n) {
+    if (tls_ == nullptr) return recv_all(c->fd, iov, n);
+    for (int i = 0; i < n; ++i) {
+      if (!tls_->read_exact(iov[i].iov_base, iov[i].iov_len)) return false;
+    }
+    return true;
+  };
   // The reply's first line, "$<length>\r\n" for a bulk string, from hiredis' buffer (topped up
   // from the socket as needed). Anything else is left to hiredis.
   std::size_t header_end = 0;
@@ -249,7 +305,7 @@ bool Connection::read_reply_into(std::span<std::byte> dest, sdk::Reply& out) {
       break;
     }
     if (avail > 32) break;  // not a length line: hiredis reports the protocol error
-    if (redisBufferRead(c) != REDIS_OK) return false;
+    if (!fill()) return false;
   }
   if (length < -1) {
     ReplyPtr reply = read_reply();
@@ -292,13 +348,13 @@ bool Connection::read_reply_into(std::span<std::byte> dest, sdk::Reply& out) {
       }
       const bool last = done + step == total;
       if (last) iov[n++] = {crlf, 2};
-      if (!recv_all(c->fd, iov, n)) return false;
+      if (!receive(iov, n)) return false;
       done += step;
       if (last) crlf_have = 2;
     }
     if (crlf_have < 2) {
       iovec iov{crlf + crlf_have, 2 - crlf_have};
-      if (!recv_all(c->fd, &iov, 1)) return false;
+      if (!receive(&iov, 1)) return false;
     }
     if (crlf[0] != '\r' || crlf[1] != '\n') {
       errno = EPROTO;
@@ -335,8 +391,14 @@ void Connection::fail(int saved_errno, const std::string& address, const char* d
         address + " (" + during +
         "); the server did not answer in time: is it overloaded or stopped?");
   }
-  // c->err is set when hiredis failed (reading); otherwise our send() did.
-  const std::string why = c->err != 0 ? std::string(c->errstr) : std::strerror(saved_errno);
+  if (c->err == 0 && tls_ != nullptr && saved_errno == EPROTO && !tls_->error().empty()) {
+    // A TLS failure that names its fix (a client certificate the server wants, ...).
+    throw sdk::ConnectionError("redis at " + address + " (" + during + "): " + tls_->error());
+  }
+  // c->err is set when hiredis failed (reading); otherwise our send() (or TLS) did.
+  const std::string why = c->err != 0                                 ? std::string(c->errstr)
+                          : tls_ != nullptr && !tls_->error().empty() ? tls_->error()
+                                                                      : std::strerror(saved_errno);
   throw sdk::ConnectionError("connection to redis at " + address + " lost (" + during +
                              "): " + why + "; check that redis-server is running");
 }

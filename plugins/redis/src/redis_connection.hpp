@@ -12,6 +12,7 @@
 
 #include "lithops/sdk/state_store.hpp"
 #include "redis_config.hpp"
+#include "redis_tls.hpp"
 
 namespace lithops::plugins::redis {
 
@@ -28,9 +29,10 @@ sdk::Reply to_reply(const redisReply& r);
 
 class Connection {
  public:
-  // Connects and authenticates. Throws sdk::ConnectionError naming `address` and the fix, or
-  // sdk::ConfigError when the server rejects `db`.
-  static Connection open(const RedisConfig& config, const std::string& address);
+  // Connects (with TLS when `tls` is given) and authenticates. Throws sdk::ConnectionError
+  // naming `address` and the fix, or sdk::ConfigError when the server rejects `db`.
+  static Connection open(const RedisConfig& config, const std::string& address,
+                         const TlsContext* tls = nullptr);
 
   Connection() = default;
   Connection(Connection&&) noexcept = default;
@@ -53,6 +55,12 @@ class Connection {
   // socket straight into it (see sdk::StateStore::execute_pipeline_into). False on a transport
   // failure (errno set; see fail()).
   bool read_reply_into(std::span<std::byte> dest, sdk::Reply& out);
+  // Reads what the socket has (blocking up to the timeout) into hiredis' reader. False on a
+  // transport failure (errno set; see fail()).
+  bool fill();
+  // Bytes already received but not yet in hiredis' reader (decrypted TLS data), so poll() on the
+  // socket would not see them.
+  bool buffered() const { return tls_ != nullptr && tls_->pending(); }
   // append + flush + read_reply: one round trip.
   ReplyPtr command(int argc, const char** argv, const std::size_t* lens);
 
@@ -62,6 +70,7 @@ class Connection {
 
  private:
   std::unique_ptr<redisContext, ContextDeleter> ctx_;
+  std::unique_ptr<TlsStream> tls_;         // declared after ctx_: freed before the socket closes
   std::chrono::milliseconds timeout_{-1};  // what the socket has now; -1: unknown
   // Commands are encoded here and sent by us rather than by hiredis: hiredis 0.14 uses write(),
   // which raises SIGPIPE (fatal by default) when the server has gone; send() can say

@@ -81,6 +81,10 @@ class RedisSubscription final : public sdk::Subscription {
         if (auto m = as_message(*reply)) return m;
         continue;
       }
+      if (conn_.buffered()) {  // decrypted TLS bytes poll() cannot see
+        if (!conn_.fill()) conn_.fail(errno, address_, "subscription");
+        continue;
+      }
       const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now());
       pollfd p{c->fd, POLLIN, 0};
       const int n =
@@ -88,7 +92,7 @@ class RedisSubscription final : public sdk::Subscription {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) conn_.fail(errno, address_, "subscription poll");
       if (n == 0) return std::nullopt;
-      if (redisBufferRead(c) != REDIS_OK) conn_.fail(errno, address_, "subscription");
+      if (!conn_.fill()) conn_.fail(errno, address_, "subscription");
     }
   }
 
@@ -103,9 +107,10 @@ class RedisSubscription final : public sdk::Subscription {
 RedisStore::RedisStore(const sdk::PluginContext& ctx)
     : section_(section_of(ctx)),
       config_(RedisConfig::parse(section_)),
-      address_(config_.address()) {
+      address_(config_.address()),
+      tls_(config_.tls ? std::make_unique<TlsContext>(config_) : nullptr) {
   idle_.reserve(config_.pool_size);
-  give_back(Connection::open(config_, address_));
+  give_back(Connection::open(config_, address_, tls_.get()));
 }
 
 RedisStore::~RedisStore() = default;
@@ -120,7 +125,7 @@ Connection RedisStore::borrow() {
     }
   }
   // All busy (or none yet): connect outside the lock so others keep going meanwhile.
-  return Connection::open(config_, address_);
+  return Connection::open(config_, address_, tls_.get());
 }
 
 void RedisStore::give_back(Connection conn) noexcept {
@@ -200,8 +205,8 @@ std::vector<sdk::Reply> RedisStore::execute_pipeline_into(
 
 std::unique_ptr<sdk::Subscription> RedisStore::subscribe(std::span<const std::string> channels) {
   if (channels.empty()) throw std::invalid_argument("RedisStore::subscribe: no channels");
-  return std::make_unique<RedisSubscription>(Connection::open(config_, address_), address_,
-                                             channels, config_.connect_timeout);
+  return std::make_unique<RedisSubscription>(Connection::open(config_, address_, tls_.get()),
+                                             address_, channels, config_.connect_timeout);
 }
 
 }  // namespace lithops::plugins::redis

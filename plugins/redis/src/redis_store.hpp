@@ -41,7 +41,10 @@ class RedisStore final : public sdk::StateStore {
   // Opens a new connection for the subscription (not from the pool). Waits at most
   // `connect_timeout` for the server to confirm the subscription.
   std::unique_ptr<sdk::Subscription> subscribe(std::span<const std::string> channels) override;
-  boost::json::object connection_config() const override { return section_; }
+  // The section as given, with `url` and `password_file` resolved (RedisConfig::worker_section).
+  boost::json::object connection_config() const override {
+    return config_.worker_section(section_);
+  }
   std::string endpoint() const override { return "redis " + address_; }
 
   // Idle connections in the pool (for tests).
@@ -54,6 +57,7 @@ class RedisStore final : public sdk::StateStore {
   const boost::json::object section_;
   const RedisConfig config_;
   const std::string address_;
+  const std::unique_ptr<const TlsContext> tls_;  // null without TLS
 
   mutable std::mutex mu_;
   std::vector<Connection> idle_;  // reserved to pool_size: returning one never allocates
