@@ -110,7 +110,9 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(keep_alive_);
     response_.prepare_payload();
     http::async_write(stream_, response_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), sent = std::move(response.sent)](
+                          beast::error_code ec, std::size_t) {
+                        if (sent) sent();
                         if (ec || !self->keep_alive_) {
                           self->close();
                         } else {

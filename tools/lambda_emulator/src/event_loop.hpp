@@ -29,6 +29,8 @@ struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Runs on the loop thread once the response has been written (or the connection failed).
+  std::function<void()> sent;
 };
 
 // Sends the response to a request. Call it once, on the loop thread, now or later (a long poll,
