@@ -309,8 +309,10 @@ void Emulator::runtime_api(std::uint64_t id, Request&& request, Respond respond)
     }
     body = std::move(request.body);
   }
+  loop_.cancel_timer(inst->timeout_timer);  // it answered in time
+  inst->timeout_timer = 0;
   inst->answer.emplace(std::move(headers), std::move(body));
-  reply.sent = [this, id] {
+  auto sent = [this, id] {
     auto found = instances_.find(id);
     if (found == instances_.end() || !found->second->answer) return;  // on_exit answered
     auto i = found->second;
@@ -319,7 +321,7 @@ void Emulator::runtime_api(std::uint64_t id, Request&& request, Respond respond)
     complete(i, 200, std::move(h), std::move(b));
     became_idle(i);
   };
-  respond(std::move(reply));
+  respond(std::move(reply), std::move(sent));
 }
 
 void Emulator::deliver(const InstancePtr& inst) {
