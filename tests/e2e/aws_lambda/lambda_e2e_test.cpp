@@ -162,14 +162,14 @@ TEST_F(LambdaE2E, CrashedFunctionReportsTheSignalLikeALocalProcess) {
 }
 
 TEST_F(LambdaE2E, LostProcessPrintsItsReasonOnTheDriversStderr) {
-  auto r = run({LITHOPS_E2E_PROGRAM, "crash"}, {"LITHOPS_CONFIG_FILE=" + main_config().string()},
-               dir_);
+  auto r =
+      run({LITHOPS_E2E_PROGRAM, "crash"}, {"LITHOPS_CONFIG_FILE=" + main_config().string()}, dir_);
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_EQ(r.out, "aborting process exitcode=-6\n");
   // As CPython shows a dead child's traceback: the driver says why it lost the process.
   EXPECT_NE(r.err.find("lithops: Process Process-1 ("), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("was lost, signal 6 (SIGABRT): AWS Lambda function "
-                       "lithops-lambda_e2e_program failed (Unhandled): RequestId: "),
+                       "lithops-lambda_e2e_program failed (Runtime.ExitError): RequestId: "),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("Runtime exited with error: signal: aborted"), std::string::npos) << r.err;
@@ -195,8 +195,8 @@ TEST_F(LambdaE2E, TracebackFromInsideThePackageNamesTheFunctionFileAndLine) {
 TEST_F(LambdaE2E, EndedInvocationWithoutAnExitReportEndsAsLostAfterTheGracePeriod) {
   // The bootstrap aborts and the platform answers 200 with an empty body: only the missing exit
   // report says something went wrong. join() must return (lost, exit code 1), not wait forever.
-  auto r = run({LITHOPS_E2E_PROGRAM, "lost"}, {"LITHOPS_CONFIG_FILE=" + rie_config().string()},
-               dir_);
+  auto r =
+      run({LITHOPS_E2E_PROGRAM, "lost"}, {"LITHOPS_CONFIG_FILE=" + rie_config().string()}, dir_);
   ASSERT_EQ(r.status, 0) << r.out << r.err << "\nemulator log:\n" << slurp(rie_.log);
   EXPECT_NE(r.out.find("lost process: join returned=yes exitcode=1 reason set=yes\n"),
             std::string::npos)
@@ -210,8 +210,7 @@ TEST_F(LambdaE2E, EndedInvocationWithoutAnExitReportEndsAsLostAfterTheGracePerio
                        "lost: the aws_lambda backend reported invocation "),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.err.find("was lost, exit code 1: the aws_lambda backend reported"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("was lost, exit code 1: the aws_lambda backend reported"), std::string::npos)
       << r.err;
 }
 
