@@ -214,9 +214,23 @@ TEST_F(LambdaE2E, EndedInvocationWithoutAnExitReportEndsAsLostAfterTheGracePerio
       << r.err;
 }
 
+long long emulator_stat(const Emulator& e, const char* name) {
+  lithops::aws::HttpClient client;
+  lithops::aws::HttpRequest request;
+  request.url = e.url() + "/emulator/stats";
+  const auto stats = client.perform(request);
+  EXPECT_EQ(stats.status, 200) << stats.error;
+  return stats.status == 200 ? boost::json::parse(stats.body).at(name).to_number<long long>() : -1;
+}
+
 TEST_F(LambdaE2E, TwoHundredProcessesStartedBackToBackAllSucceed) {
+  const auto cold_before = emulator_stat(main_, "cold_starts");
   EXPECT_EQ(run_both("sequential", main_config()),
             "sequential: 200 of 200 processes ended with their own exit code\n");
+  // join() waited for each invocation's answer, by which time the emulator counts its instance
+  // idle again: the next start() reused it instead of starting another.
+  const auto cold = emulator_stat(main_, "cold_starts") - cold_before;
+  EXPECT_LT(cold, 20) << cold << " cold starts for 200 back-to-back Processes";
 }
 
 TEST_F(LambdaE2E, ThrottlingStormAgainstTwoInstancesStillCompletes) {
