@@ -249,6 +249,13 @@ void validate_config(const json::object& config, const std::string& origin) {
   }
   auto it = config.find("lithops");
   if (it != config.end()) {
+    if (const auto* g = it->value().as_object().if_contains("lost_grace_period");
+        g != nullptr && g->is_number() &&
+        (g->to_number<double>() < 0 || g->to_number<double>() > 3600)) {
+      throw ConfigError(origin +
+                        ": 'lithops.lost_grace_period' must be from 0 to 3600 seconds, got " +
+                        json::serialize(*g));
+    }
     auto b = it->value().as_object().find("backend");
     if (b != it->value().as_object().end() && b->value().is_string() &&
         b->value().as_string().empty()) {
