@@ -213,7 +213,8 @@ void validate_config(const json::object& config, const std::string& origin) {
                 {{"backend", json::kind::string},
                  {"storage", json::kind::string},
                  {"log_level", json::kind::string},
-                 {"workers", json::kind::int64}});
+                 {"workers", json::kind::int64},
+                 {"lost_grace_period", json::kind::double_}});
   check_section(config, origin, "redis",
                 {{"host", json::kind::string},
                  {"port", json::kind::int64},
@@ -233,8 +234,9 @@ void validate_config(const json::object& config, const std::string& origin) {
       config, origin, "section",
       {"lithops", "redis", "localhost", "aws_lambda", "code_engine", "openwhisk", "nanomsg"});
   if (auto* l = config.if_contains("lithops"); l && l->is_object()) {
-    warn_unknown(l->as_object(), origin, "key in section 'lithops'",
-                 {"backend", "state_store", "workers", "log_level", "storage"});
+    warn_unknown(
+        l->as_object(), origin, "key in section 'lithops'",
+        {"backend", "state_store", "workers", "log_level", "storage", "lost_grace_period"});
   }
   if (auto* r = config.if_contains("redis"); r && r->is_object()) {
     warn_unknown(r->as_object(), origin, "key in section 'redis'",
@@ -247,6 +249,13 @@ void validate_config(const json::object& config, const std::string& origin) {
   }
   auto it = config.find("lithops");
   if (it != config.end()) {
+    if (const auto* g = it->value().as_object().if_contains("lost_grace_period");
+        g != nullptr && g->is_number() &&
+        (g->to_number<double>() < 0 || g->to_number<double>() > 3600)) {
+      throw ConfigError(origin +
+                        ": 'lithops.lost_grace_period' must be from 0 to 3600 seconds, got " +
+                        json::serialize(*g));
+    }
     auto b = it->value().as_object().find("backend");
     if (b != it->value().as_object().end() && b->value().is_string() &&
         b->value().as_string().empty()) {

@@ -1,5 +1,6 @@
 #include <unistd.h>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include <algorithm>
@@ -34,6 +35,8 @@ struct ProcessState {
   std::string result_key;
   std::optional<long long> pid;
   std::optional<int> exitcode;
+  std::optional<std::string> exit_reason;   // why the backend lost it, if it was lost
+  bool cancelled = false;                   // terminate()/kill(): its loss is expected, not shown
   std::shared_ptr<SentinelState> sentinel;  // set by start(); for connection::wait
   std::atomic<long long> sentinel_number{0};
   InvocationRecord record;  // EXPORT_EXECUTION_DETAILS
@@ -58,6 +61,16 @@ void forget_child(const std::shared_ptr<ProcessState>& s) {
 bool parse_exit(ProcessState& s, const std::string& record) {
   auto v = json::parse(record).as_object();
   s.exitcode = static_cast<int>(v.at("exitcode").to_number<long long>());
+  if (auto* r = v.if_contains("reason"); r && r->is_string()) {
+    // Only a loss carries a reason (the worker's own report has none). As CPython shows a dead
+    // child's traceback on stderr, the driver shows why it lost the process, unless it asked.
+    s.exit_reason = std::string(r->as_string());
+    if (!s.cancelled) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "lithops: Process %s (%s) was lost, %s: %s\n", s.name.c_str(),
+                   s.id.c_str(), describe_status(*s.exitcode).c_str(), s.exit_reason->c_str());
+    }
+  }
   if (auto* t = v.if_contains("started")) {
     s.record.received = now_us();
     s.record.delivered = v.at("delivered").to_number<std::int64_t>();
@@ -132,6 +145,7 @@ void finalize_children() {
     std::lock_guard lock(c->mutex);
     try {
       if (c->daemon && !c->exitcode) {
+        c->cancelled = true;
         Runtime::get().executor().cancel(c->id, SIGTERM);
       }
       wait_exit(*c, std::nullopt);
@@ -182,16 +196,22 @@ void Process::start() {
   const std::string ended = detail::ended_key(rt, s.id);
   // The executor outlives no store: it is stopped before the store in Runtime::stop().
   detail::Store* store = &rt.store();
-  rt.watch(s.id, [store, key, ended, expiry](int status, const std::string& reason) {
-    std::vector<sdk::Command> cmds{
-        {"RPUSH", key, json::serialize(json::object{{"exitcode", status}, {"reason", reason}})},
-        {"EXPIRE", key, expiry},
-        {"MULTI"},
-        {"RPUSH", ended, "1"},
-        {"EXPIRE", ended, expiry},
-        {"EXEC"}};
-    store->pipeline(cmds);
-  });
+  rt.watch(
+      s.id,
+      [store, key, ended, expiry](int status, const std::string& reason) {
+        std::vector<sdk::Command> cmds{
+            {"RPUSH", key, json::serialize(json::object{{"exitcode", status}, {"reason", reason}})},
+            {"EXPIRE", key, expiry},
+            {"MULTI"},
+            {"RPUSH", ended, "1"},
+            {"EXPIRE", ended, expiry},
+            {"EXEC"}};
+        store->pipeline(cmds);
+      },
+      // The worker's exit report and the "ended" element travel in one pipeline (worker.cpp).
+      [store, ended] {
+        return store->run({"EXISTS", ended}).integer > 0;
+      });
   s.record.kind = "process";
   s.record.name = s.name;
   s.record.submitted = detail::now_us();
@@ -248,14 +268,20 @@ void Process::terminate() {
   auto& s = *state_;
   std::lock_guard lock(s.mutex);
   detail::check_open(s);
-  if (s.started && !s.exitcode) detail::Runtime::get().executor().cancel(s.id, SIGTERM);
+  if (s.started && !s.exitcode) {
+    s.cancelled = true;
+    detail::Runtime::get().executor().cancel(s.id, SIGTERM);
+  }
 }
 
 void Process::kill() {
   auto& s = *state_;
   std::lock_guard lock(s.mutex);
   detail::check_open(s);
-  if (s.started && !s.exitcode) detail::Runtime::get().executor().cancel(s.id, SIGKILL);
+  if (s.started && !s.exitcode) {
+    s.cancelled = true;
+    detail::Runtime::get().executor().cancel(s.id, SIGKILL);
+  }
 }
 
 void Process::close() {
@@ -287,6 +313,14 @@ void Process::set_daemon(bool daemon) {
   state_->daemon = daemon;
 }
 std::optional<long long> Process::pid() const { return state_->pid; }
+
+std::optional<std::string> Process::exit_reason() {
+  auto& s = *state_;
+  std::lock_guard lock(s.mutex);
+  detail::check_open(s);
+  if (s.started && !s.exitcode) detail::wait_exit(s, detail::Duration::zero());
+  return s.exit_reason;
+}
 const std::string& Process::ident() const { return state_->id; }
 
 long long Process::sentinel() const {

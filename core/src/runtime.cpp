@@ -46,6 +46,20 @@ const json::object& section_of(const json::object& config, const std::string& na
   return s && s->is_object() ? s->as_object() : empty;
 }
 
+// lithops.lost_grace_period (seconds, default 5): refused when negative or not a number.
+std::chrono::milliseconds grace_period_of(const json::object& config) {
+  const auto& l = section_of(config, "lithops");
+  const auto* v = l.if_contains("lost_grace_period");
+  if (v == nullptr || v->is_null()) return std::chrono::milliseconds(5000);
+  if (!v->is_number() || v->to_number<double>() < 0 || v->to_number<double>() > 3600) {
+    throw ConfigError(
+        "'lithops.lost_grace_period' must be a number of seconds from 0 to 3600, "
+        "got " +
+        json::serialize(*v));
+  }
+  return std::chrono::milliseconds(static_cast<long long>(v->to_number<double>() * 1000));
+}
+
 void register_atexit() {
   if (g_atexit_registered) return;
   g_atexit_registered = true;
@@ -56,6 +70,7 @@ void register_atexit() {
 Runtime::Runtime(json::object config, std::string prefix, bool driver, long long expiry)
     : config_(std::move(config)), prefix_(std::move(prefix)), driver_(driver) {
   id_base_ = random_hex(8);
+  grace_ = grace_period_of(config_);
   if (driver_ && !config_.contains("redis")) {
     embedded_redis_ = EmbeddedRedis::start();
     config_["redis"] = embedded_redis_->redis_config();
@@ -93,6 +108,7 @@ void Runtime::stop() {
     had_workers = executor_ != nullptr;
     executor_.reset();  // stops this process's workers
   }
+  stop_grace_thread();  // before the store its checks use
   {
     std::lock_guard lock(output_mutex_);
     output_.reset();  // prints what is still in flight first
@@ -211,9 +227,9 @@ void Runtime::sync_output() {
 
 std::string Runtime::new_id() { return id_base_ + "-" + std::to_string(++counter_); }
 
-void Runtime::watch(const std::string& id, LossHandler handler) {
+void Runtime::watch(const std::string& id, LossHandler handler, ReportedCheck reported) {
   std::lock_guard lock(watch_mutex_);
-  watchers_[id] = std::move(handler);
+  watchers_[id] = {std::move(handler), std::move(reported)};
 }
 
 void Runtime::unwatch(const std::string& id) {
@@ -227,7 +243,7 @@ void Runtime::on_invocation_lost(const std::string& id, int status, const std::s
     std::lock_guard lock(watch_mutex_);
     auto it = watchers_.find(id);
     if (it == watchers_.end()) return;
-    handler = std::move(it->second);
+    handler = std::move(it->second.handler);
     watchers_.erase(it);
   }
   try {
@@ -236,6 +252,76 @@ void Runtime::on_invocation_lost(const std::string& id, int status, const std::s
     std::fprintf(stderr, "lithops: could not report lost invocation %s: %s\n", id.c_str(),
                  e.what());
   }
+}
+
+void Runtime::on_invocation_ended(const std::string& id) {
+  {
+    std::lock_guard lock(watch_mutex_);
+    if (!watchers_.contains(id)) return;  // its exit report was taken already
+  }
+  std::lock_guard lock(grace_mutex_);
+  if (grace_stopping_) return;
+  if (!grace_thread_.joinable()) grace_thread_ = std::thread([this] { grace_loop(); });
+  grace_queue_.emplace(std::chrono::steady_clock::now() + grace_, id);
+  grace_cv_.notify_one();
+}
+
+void Runtime::grace_loop() {
+  std::unique_lock lock(grace_mutex_);
+  while (!grace_stopping_) {
+    if (grace_queue_.empty()) {
+      grace_cv_.wait(lock);
+      continue;
+    }
+    const auto first = grace_queue_.begin();
+    if (first->first > std::chrono::steady_clock::now()) {
+      grace_cv_.wait_until(lock, first->first);
+      continue;
+    }
+    const std::string id = first->second;
+    grace_queue_.erase(first);
+    lock.unlock();
+    check_ended(id);
+    lock.lock();
+  }
+}
+
+void Runtime::check_ended(const std::string& id) {
+  ReportedCheck reported;
+  {
+    std::lock_guard lock(watch_mutex_);
+    auto it = watchers_.find(id);
+    if (it == watchers_.end()) return;
+    reported = it->second.reported;
+  }
+  try {
+    if (reported && reported()) {
+      unwatch(id);  // the invocation is over and reported: nothing can be lost any more
+      return;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lithops: could not check the exit report of invocation %s: %s\n",
+                 id.c_str(), e.what());
+    return;
+  }
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3g", static_cast<double>(grace_.count()) / 1000.0);
+  on_invocation_lost(
+      id, 1,
+      "the " + string_at(config_, "lithops", "backend", "localhost") + " backend reported " +
+          "invocation " + id + " ended without an error, but its worker sent no exit report " +
+          "within " + seconds + " s (lithops.lost_grace_period): the function's runtime " +
+          "probably crashed or exited before reporting; look at the function's logs");
+}
+
+void Runtime::stop_grace_thread() {
+  {
+    std::lock_guard lock(grace_mutex_);
+    grace_stopping_ = true;
+    grace_queue_.clear();
+  }
+  grace_cv_.notify_all();
+  if (grace_thread_.joinable()) grace_thread_.join();
 }
 
 }  // namespace lithops::multiprocessing::detail

@@ -7,12 +7,15 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <boost/json/object.hpp>
 
@@ -62,14 +65,29 @@ class Runtime : public sdk::ExecutorListener {
   void record_process(InvocationRecord record);
 
   using LossHandler = std::function<void(int status, const std::string& reason)>;
-  // `handler` runs (on an executor thread) if invocation `id` is lost. Must not block.
-  void watch(const std::string& id, LossHandler handler);
+  // Whether the worker's exit report has reached the store (asked off the executor's threads).
+  using ReportedCheck = std::function<bool()>;
+  // `handler` runs (on an executor thread) if invocation `id` is lost. Must not block. It also
+  // runs (on the grace thread) when the executor says the invocation ended but, a grace period
+  // later, `reported` (if given) says no exit report came and the watch is still there.
+  void watch(const std::string& id, LossHandler handler, ReportedCheck reported = {});
   void unwatch(const std::string& id);
   void on_invocation_lost(const std::string& id, int status, const std::string& reason) override;
+  void on_invocation_ended(const std::string& id) override;
+  // lithops.lost_grace_period: how long after its end an invocation may still report its exit.
+  std::chrono::milliseconds lost_grace_period() const { return grace_; }
 
  private:
   Runtime(boost::json::object config, std::string prefix, bool driver, long long expiry);
   void stop();
+  void grace_loop();
+  void stop_grace_thread();
+  void check_ended(const std::string& id);
+
+  struct Watch {
+    LossHandler handler;
+    ReportedCheck reported;
+  };
 
   boost::json::object config_;
   std::string prefix_;
@@ -86,7 +104,14 @@ class Runtime : public sdk::ExecutorListener {
   std::mutex records_mutex_;
   std::vector<InvocationRecord> process_records_;
   std::mutex watch_mutex_;
-  std::map<std::string, LossHandler> watchers_;
+  std::map<std::string, Watch> watchers_;
+  // Invocations the executor said ended, checked for their exit report when their time comes.
+  std::chrono::milliseconds grace_{5000};
+  std::mutex grace_mutex_;
+  std::condition_variable grace_cv_;
+  std::multimap<std::chrono::steady_clock::time_point, std::string> grace_queue_;
+  std::thread grace_thread_;
+  bool grace_stopping_ = false;
   std::atomic<unsigned long long> counter_{0};
   std::string id_base_;
 };

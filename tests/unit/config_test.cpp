@@ -97,6 +97,22 @@ TEST_F(ConfigFiles, WrongTypeIsAnErrorNamingTheKey) {
   EXPECT_THROW(mp::detail::effective_config(), mp::ConfigError);
 }
 
+TEST_F(ConfigFiles, LostGracePeriodIsSecondsFromZeroToAnHour) {
+  write(dir_ / "cwd" / ".lithops_config.json", R"({"lithops": {"lost_grace_period": 0.5}})");
+  EXPECT_EQ(mp::detail::effective_config().at("lithops").at("lost_grace_period").as_double(), 0.5);
+  for (const char* bad : {R"("5")", "-1", "3601"}) {
+    write(dir_ / "cwd" / ".lithops_config.json",
+          std::string(R"({"lithops": {"lost_grace_period": )") + bad + "}}");
+    try {
+      mp::detail::effective_config();
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const mp::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("lithops.lost_grace_period"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST_F(ConfigFiles, LithopsConfigParameterMergesOverTheFile) {
   write(dir_ / "cwd" / ".lithops_config.json",
         R"({"lithops": {"backend": "from_cwd", "log_level": "INFO"}})");

@@ -124,13 +124,21 @@ void LambdaExecutor::on_response(const std::string& id, HttpResponse&& response)
     std::lock_guard lock(mutex_);
     if (pending_.erase(id) == 0) return;  // cancelled: the outcome no longer matters
   }
+  released_cv_.notify_all();
   const auto function_error = response.header("x-amz-function-error");
   if (!function_error.empty()) {
     const auto failure = describe_function_error(function_, function_error, response.body);
     lost(id, failure.status, failure.reason);
     return;
   }
-  if (response.status == 200 || response.status == 202) return;  // the worker reported itself
+  if (response.status == 202) return;  // Event: delivered; the worker reports itself
+  if (response.status == 200) {
+    // The function returned. Its worker reported through the store just before; if it did not
+    // (a runtime that died where the platform words it as a plain answer, as AWS's runtime
+    // interface emulator does), the core ends the invocation as lost after its grace period.
+    if (auto* l = listener_.load()) l->on_invocation_ended(id);
+    return;
+  }
   std::string reason;
   if (response.status == 0) {
     reason = "cannot reach the Lambda API at " + config_.endpoint_url + ": " + response.error;
@@ -168,12 +176,19 @@ bool LambdaExecutor::cancel(const std::string& invocation_id, int signal) {
     request = it->second;
     pending_.erase(it);
   }
+  released_cv_.notify_all();
   client_->abort(request);
   lost(invocation_id, -signal,
        "cancelled with signal " + std::to_string(signal) +
            "; AWS Lambda cannot stop a running invocation, so the function may run on until it "
            "ends or times out");
   return true;
+}
+
+bool LambdaExecutor::wait_released(const std::string& invocation_id,
+                                   std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return released_cv_.wait_for(lock, timeout, [&] { return !pending_.contains(invocation_id); });
 }
 
 std::size_t LambdaExecutor::running() const {

@@ -9,6 +9,8 @@
 // crash, a timeout, a runtime that exited) is reported lost too, with the status the process
 // would have had ("signal: aborted" -> -6, "exit status 70" -> 70, a timeout -> -9). With Event
 // the service only acknowledges delivery; a worker that dies without reporting is then not seen.
+// A plain 200 answer (no function error) is passed on as ExecutorListener::on_invocation_ended:
+// the core ends the invocation as lost if its worker's exit report does not follow in time.
 //
 // cancel() cannot stop a running Lambda invocation (the service has no such call): it reports the
 // invocation lost with -signal at once, drops the open request, and ignores the function's later
@@ -16,6 +18,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -43,6 +47,9 @@ class LambdaExecutor final : public sdk::Executor {
   bool cancel(const std::string& invocation_id, int signal) override;
   // Requests not answered yet: running functions (RequestResponse) or undelivered ones (Event).
   std::size_t running() const override;
+  // Waits for the Invoke answer of a RequestResponse invocation whose worker has reported: until
+  // then Lambda counts its instance busy, and an invoke() would start another (a cold start).
+  bool wait_released(const std::string& invocation_id, std::chrono::milliseconds timeout) override;
   // 6 MB for RequestResponse, 1 MB for Event: Lambda's payload quotas.
   std::size_t max_payload_bytes() const override;
 
@@ -59,6 +66,7 @@ class LambdaExecutor final : public sdk::Executor {
   std::atomic<sdk::ExecutorListener*> listener_{nullptr};
 
   mutable std::mutex mutex_;
+  std::condition_variable released_cv_;  // a request was answered (pending_ shrank)
   std::unordered_map<std::string, std::uint64_t> pending_;  // invocation id -> request id
 };
 

@@ -4,7 +4,9 @@
 // worker: mp::init() serves the Lambda Runtime API there and never returns.
 //
 //   lambda_e2e_program <scenario>
-//   scenarios: process pool_map exception crash storm payload queue lock
+//   scenarios: process pool_map exception crash storm payload queue lock sequential
+//   traceback (prints where the throw is, then the traceback the driver got)
+//   lost (a Process and a Pool task whose function aborts: exit code, reason, join not hanging)
 //   environment (not comparable across backends: prints what two functions saw)
 #include <unistd.h>
 #include <algorithm>
@@ -28,6 +30,8 @@ namespace {
 
 void exit_with(int code) { std::exit(code); }
 void succeed() {}
+// Ends with `code` by unwinding (Python's sys.exit): the worker stays warm for the next one.
+void sys_exit_with(int code) { mp::sys_exit(code); }
 int square(int x) { return x * x; }
 void throw_runtime(std::string what) { throw std::runtime_error(what); }
 int fail_on_seven(int x) {
@@ -35,6 +39,9 @@ int fail_on_seven(int x) {
   return x;
 }
 void abort_now() { std::abort(); }
+// The traceback test looks for this function's name and the line of its throw.
+constexpr int kBoomLine = __LINE__ + 1;
+int throw_boom(int x) { throw std::out_of_range("boom " + std::to_string(x)); }
 void sleep_then_exit(int ms, int code) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   std::exit(code);
@@ -82,10 +89,12 @@ std::string big_argument() {
 
 LITHOPS_FUNCTION(exit_with);
 LITHOPS_FUNCTION(succeed);
+LITHOPS_FUNCTION(sys_exit_with);
 LITHOPS_FUNCTION(square);
 LITHOPS_FUNCTION(throw_runtime);
 LITHOPS_FUNCTION(fail_on_seven);
 LITHOPS_FUNCTION(abort_now);
+LITHOPS_FUNCTION(throw_boom);
 LITHOPS_FUNCTION(sleep_then_exit);
 LITHOPS_FUNCTION(exit_with_checksum);
 LITHOPS_FUNCTION(size_and_checksum);
@@ -203,6 +212,40 @@ int main(int argc, char** argv) {
     std::cout << "lock: " << kFunctions << " functions x " << kTimes
               << " increments under one lock, total=" << total.value()
               << ", failed functions=" << failed << "\n";
+  } else if (scenario == "sequential") {
+    // Back to back: each start() comes right after the previous join() returned.
+    int ok = 0;
+    for (int i = 0; i < 200; ++i) {
+      mp::Process p(sys_exit_with, i % 2 == 0 ? 0 : 7);
+      p.start();
+      if (!p.join(std::chrono::seconds(60))) break;
+      ok += p.exitcode() == (i % 2 == 0 ? 0 : 7) ? 1 : 0;
+    }
+    std::cout << "sequential: " << ok << " of 200 processes ended with their own exit code\n";
+  } else if (scenario == "traceback") {
+    std::cout << "throw at lambda_e2e_program.cpp:" << kBoomLine << "\n";
+    mp::Pool pool(1);
+    try {
+      pool.apply(throw_boom, 5);
+      std::cout << "no exception\n";
+    } catch (const std::out_of_range& e) {
+      std::cout << mp::format_exception(e) << "\n";
+    }
+  } else if (scenario == "lost") {
+    mp::Process p(abort_now);
+    p.start();
+    const bool ended = p.join(std::chrono::seconds(120));
+    std::cout << "lost process: join returned=" << (ended ? "yes" : "no (hang)")
+              << " exitcode=" << p.exitcode().value_or(999)
+              << " reason set=" << (p.exit_reason() ? "yes" : "no") << "\n";
+    if (auto reason = p.exit_reason()) std::cout << "reason: " << *reason << "\n";
+    mp::Pool pool(1);
+    try {
+      pool.apply(abort_now);
+      std::cout << "lost pool task: no exception\n";
+    } catch (const mp::ProcessError& e) {
+      std::cout << "lost pool task: ProcessError: " << e.what() << "\n";
+    }
   } else if (scenario == "environment") {
     mp::Queue<std::string> q;
     mp::Process a(report_environment, q);
@@ -215,7 +258,8 @@ int main(int argc, char** argv) {
     b.join(std::chrono::seconds(120));
   } else {
     std::cerr << "usage: " << argv[0]
-              << " process|pool_map|exception|crash|storm|payload|queue|lock|environment\n";
+              << " process|pool_map|exception|crash|storm|payload|queue|lock|sequential|traceback|"
+                 "lost|environment\n";
     return 2;
   }
   return 0;

@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <set>
+#include <vector>
 
 #include "cli_context.hpp"
 
@@ -88,16 +91,66 @@ std::string read_file(const fs::path& file) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// A copy without debug sections (binutils' strip), or the file itself.
-std::string contents(const fs::path& file, bool strip, const fs::path& scratch) {
-  if (!strip) return read_file(file);
-  const fs::path tmp = scratch / file.filename();
-  const std::string cmd = "strip --strip-debug -o '" + tmp.string() + "' '" + file.string() + "'";
-  if (std::system(cmd.c_str()) != 0)
-    throw CliError("'" + cmd + "' failed (is binutils installed?)");
-  auto data = read_file(tmp);
-  fs::remove(tmp);
-  return data;
+// Runs argv[0] (looked up on PATH) with argv, no shell; returns its exit status (127: not found).
+int run_tool(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw CliError("fork failed");
+  if (pid == 0) {
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw CliError(argv[0] + ": waitpid failed: " + std::strerror(errno));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string command_text(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const auto& a : argv) text += (text.empty() ? "" : " ") + a;
+  return text;
+}
+
+// The file as it goes into the package: without debug sections (binutils' strip) if asked, and
+// with its ELF interpreter and RPATH set by patchelf if `patch` names any patchelf options.
+std::string contents(const fs::path& file, bool strip, const fs::path& scratch,
+                     const std::vector<std::string>& patch = {}) {
+  if (!strip && patch.empty()) return read_file(file);
+  const fs::path tmp =
+      scratch / (".lithops-package-" + std::to_string(::getpid()) + "-" + file.filename().string());
+  struct Remove {
+    fs::path path;
+    ~Remove() {
+      std::error_code ec;
+      fs::remove(path, ec);
+    }
+  } remove{tmp};
+  if (strip) {
+    const std::vector<std::string> cmd{"strip", "--strip-debug", "-o", tmp.string(), file.string()};
+    if (run_tool(cmd) != 0) {
+      throw CliError("'" + command_text(cmd) + "' failed (is binutils installed?)");
+    }
+  } else {
+    fs::copy_file(file, tmp, fs::copy_options::overwrite_existing);
+    fs::permissions(tmp, fs::perms::owner_write, fs::perm_options::add);
+  }
+  if (!patch.empty()) {
+    std::vector<std::string> cmd{"patchelf"};
+    cmd.insert(cmd.end(), patch.begin(), patch.end());
+    cmd.push_back(tmp.string());
+    const int status = run_tool(cmd);
+    if (status == 127) {
+      throw CliError(
+          "cannot run patchelf, which sets the packaged program's loader: install the "
+          "Debian package patchelf");
+    }
+    if (status != 0) throw CliError("'" + command_text(cmd) + "' failed");
+  }
+  return read_file(tmp);
 }
 
 class ZipWriter {
@@ -131,16 +184,22 @@ class ZipWriter {
   archive* a_;
 };
 
-std::string bootstrap_script(const std::string& program, const std::string& loader) {
+// The program runs directly, not as an argument of the loader: its ELF interpreter is the packaged
+// loader, named relative to the package directory the bootstrap starts it from (Lambda's working
+// directory, /var/task, already), and its RPATH finds the packaged libraries. So /proc/self/exe is
+// the program, and stack traces are symbolised against it rather than against the loader.
+std::string bootstrap_script(const std::string& program) {
   return "#!/bin/sh\n"
          "# Written by `lithops runtime build`: runs " +
          program +
          " with the dynamic loader and\n"
-         "# libraries packaged beside it, whatever the host's own versions are.\n"
+         "# libraries packaged beside it (its ELF interpreter lib/... is relative to this\n"
+         "# directory, its RPATH is $ORIGIN/../lib), whatever the host's own versions are.\n"
          "here=\"$(cd \"$(dirname \"$0\")\" && pwd)\"\n"
+         "cd \"$here\" || exit 126\n"
          "export LITHOPS_PLUGIN_PATH=\"$here/bin/plugins\"\n"
-         "exec \"$here/lib/" +
-         loader + "\" --library-path \"$here/lib\" \"$here/bin/" + program + "\" \"$@\"\n";
+         "exec \"$here/bin/" +
+         program + "\" \"$@\"\n";
 }
 
 }  // namespace
@@ -197,10 +256,18 @@ PackageReport build_package(const PackageOptions& options) {
     report.unpacked_bytes += data.size();
     report.entries.push_back(name);
   };
-  add("bootstrap", bootstrap_script(program, loader), 0755);
-  add("bin/" + program, contents(options.executable, options.strip_debug, scratch), 0755);
+  add("bootstrap", bootstrap_script(program), 0755);
+  // DT_RPATH (not RUNPATH): it also serves the libraries' own dependencies and dlopen.
+  add("bin/" + program,
+      contents(
+          options.executable, options.strip_debug, scratch,
+          {"--set-interpreter", "lib/" + loader, "--force-rpath", "--set-rpath", "$ORIGIN/../lib"}),
+      0755);
   for (const auto& p : options.plugin_files) {
-    add("bin/plugins/" + p.filename().string(), contents(p, options.strip_debug, scratch), 0755);
+    add("bin/plugins/" + p.filename().string(),
+        contents(p, options.strip_debug, scratch,
+                 {"--force-rpath", "--set-rpath", "$ORIGIN/../../lib"}),
+        0755);
   }
   add("lib/" + loader, read_file(deps.loader), 0755);
   for (const auto& [soname, path] : deps.libraries) {

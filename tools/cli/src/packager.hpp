@@ -1,7 +1,8 @@
 // Packaging a program as a Lambda custom runtime, as aws-lambda-cpp's packager does: the program,
 // the shared libraries it links (found by the dynamic loader, through ldd), the dynamic loader
-// itself, and a `bootstrap` that runs the program with that loader and those libraries, so the
-// package runs on any Lambda Linux whatever its own library versions. Lithops plugins are
+// itself, and a `bootstrap` that runs the program with that loader and those libraries (patchelf
+// sets the program's ELF interpreter and RPATH), so the package runs on any Lambda Linux whatever
+// its own library versions. Lithops plugins are
 // dlopen'd, so ldd cannot see them: they are copied to bin/plugins with their own dependencies.
 #pragma once
 

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,11 @@ struct Options {
   std::filesystem::path work_dir;     // where zips are unpacked; a fresh temp dir if empty
   std::vector<std::string> pass_env;  // variables of our own environment instances inherit
   bool check_signatures = true;
+  // How an instance that exits during an invocation is answered: as AWS Lambda does (a
+  // Runtime.ExitError function error), or as AWS's runtime interface emulator does (an empty
+  // 200, no X-Amz-Function-Error: nothing says the function failed).
+  enum class ExitAnswer { kLambda, kEmpty200 };
+  ExitAnswer exit_answer = ExitAnswer::kLambda;
 };
 
 struct Stats {
@@ -79,6 +85,8 @@ class Emulator {
     std::uint64_t idle_timer = 0;
     bool retiring = false;  // finish the current invocation, then stop
     bool timed_out = false;
+    // The runtime's answer to the current invocation, held until our reply to it is written.
+    std::optional<std::pair<std::vector<std::pair<std::string, std::string>>, std::string>> answer;
   };
   using InstancePtr = std::shared_ptr<Instance>;
   struct Function {

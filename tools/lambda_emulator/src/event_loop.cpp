@@ -94,14 +94,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     r.body = std::move(req.body());
     auto answered = std::make_shared<bool>(false);
-    listener_->handler(std::move(r), [self = shared_from_this(), answered](Response response) {
-      if (*answered) return;
-      *answered = true;
-      self->write(std::move(response));
-    });
+    listener_->handler(std::move(r), Respond([self = shared_from_this(), answered](
+                                                 Response response, std::function<void()> sent) {
+                         if (*answered) return;
+                         *answered = true;
+                         self->write(std::move(response), std::move(sent));
+                       }));
   }
 
-  void write(Response response) {
+  void write(Response response, std::function<void()> sent = {}) {
     response_ = {};
     response_.version(11);
     response_.result(static_cast<unsigned>(response.status));
@@ -109,14 +110,16 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = std::move(response.body);
     response_.keep_alive(keep_alive_);
     response_.prepare_payload();
-    http::async_write(stream_, response_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec || !self->keep_alive_) {
-                          self->close();
-                        } else {
-                          self->read();
-                        }
-                      });
+    http::async_write(
+        stream_, response_,
+        [self = shared_from_this(), sent = std::move(sent)](beast::error_code ec, std::size_t) {
+          if (sent) sent();
+          if (ec || !self->keep_alive_) {
+            self->close();
+          } else {
+            self->read();
+          }
+        });
   }
 
   beast::tcp_stream stream_;

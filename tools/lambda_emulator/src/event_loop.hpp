@@ -33,8 +33,22 @@ struct Response {
 
 // Sends the response to a request. Call it once, on the loop thread, now or later (a long poll,
 // an invocation that answers when the function finishes). Dropping it unanswered closes the
-// connection.
-using Respond = std::function<void(Response)>;
+// connection. `sent`, if given, runs on the loop thread once the response has been written (or
+// the connection failed).
+class Respond {
+ public:
+  using Fn = std::function<void(Response, std::function<void()>)>;
+  Respond() = default;
+  Respond(std::nullptr_t) {}              // NOLINT: as std::function
+  Respond(Fn fn) : fn_(std::move(fn)) {}  // NOLINT: as std::function
+  void operator()(Response response, std::function<void()> sent = {}) const {
+    fn_(std::move(response), std::move(sent));
+  }
+  explicit operator bool() const { return static_cast<bool>(fn_); }
+
+ private:
+  Fn fn_;
+};
 using Handler = std::function<void(Request&&, Respond)>;
 
 class EventLoop {

@@ -290,22 +290,38 @@ void Emulator::runtime_api(std::uint64_t id, Request&& request, Respond respond)
     respond(error_response(400, "InvalidRequestID", "no invocation " + request_id + " is running"));
     return;
   }
+  // One invocation per instance until its Runtime API answer is complete: the instance stays
+  // busy (and the Invoke request unanswered) until our reply to the runtime's POST is written, so
+  // an invocation sent the moment the caller sees the answer finds this instance idle.
+  Response reply{202, {}, R"({"status":"OK"})"};
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
   if (request.body.size() > kSyncPayloadLimit) {
-    respond(error_response(413, "RequestEntityTooLargeException", "response too large"));
-    complete(inst, 200, {{"X-Amz-Function-Error", "Unhandled"}},
-             error_body("Function.ResponseSizeTooLarge",
-                        "Response payload size exceeded maximum "
-                        "allowed payload size (6291556 bytes)."));
+    reply = error_response(413, "RequestEntityTooLargeException", "response too large");
+    headers = {{"X-Amz-Function-Error", "Unhandled"}};
+    body = error_body("Function.ResponseSizeTooLarge",
+                      "Response payload size exceeded maximum allowed payload size (6291556 "
+                      "bytes).");
   } else {
-    respond(Response{202, {}, R"({"status":"OK"})"});
-    if (verb == "response") {
-      complete(inst, 200, {}, std::move(request.body));
-    } else {
+    if (verb == "error") {
       ++stats_.function_errors;
-      complete(inst, 200, {{"X-Amz-Function-Error", "Unhandled"}}, std::move(request.body));
+      headers = {{"X-Amz-Function-Error", "Unhandled"}};
     }
+    body = std::move(request.body);
   }
-  became_idle(inst);
+  loop_.cancel_timer(inst->timeout_timer);  // it answered in time
+  inst->timeout_timer = 0;
+  inst->answer.emplace(std::move(headers), std::move(body));
+  auto sent = [this, id] {
+    auto found = instances_.find(id);
+    if (found == instances_.end() || !found->second->answer) return;  // on_exit answered
+    auto i = found->second;
+    auto [h, b] = std::move(*i->answer);
+    i->answer.reset();
+    complete(i, 200, std::move(h), std::move(b));
+    became_idle(i);
+  };
+  respond(std::move(reply), std::move(sent));
 }
 
 void Emulator::deliver(const InstancePtr& inst) {
@@ -392,7 +408,16 @@ void Emulator::on_exit(std::uint64_t id) {
   ::close(inst->pidfd);
   loop_.close(inst->listener);
   loop_.cancel_timer(inst->idle_timer);
-  if (inst->current) {
+  if (inst->answer) {
+    // It exited right after answering, before our reply was written: its answer stands.
+    auto [h, b] = std::move(*inst->answer);
+    inst->answer.reset();
+    complete(inst, 200, std::move(h), std::move(b));
+  } else if (inst->current && options_.exit_answer == Options::ExitAnswer::kEmpty200) {
+    // As AWS's runtime interface emulator answers for a runtime that died: nothing to tell.
+    ++stats_.function_errors;
+    complete(inst, 200, {}, std::string());
+  } else if (inst->current) {
     ++stats_.function_errors;
     const auto& rid = inst->current->request_id;
     complete(inst, 200, {{"X-Amz-Function-Error", "Unhandled"}},

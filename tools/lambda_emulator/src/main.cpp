@@ -40,6 +40,13 @@ int main(int argc, char** argv) {
                  "where deployed zips are unpacked (default: a temp dir removed at exit)");
   app.add_option("--pass-env", options.pass_env,
                  "a variable of this environment that function instances inherit (repeatable)");
+  std::string exit_answer = "lambda";
+  app.add_option("--exit-answer", exit_answer,
+                 "how an invocation whose instance exited is answered: 'lambda' (a "
+                 "Runtime.ExitError function error, as AWS Lambda) or 'empty-200' (an empty 200 "
+                 "without X-Amz-Function-Error, as AWS's runtime interface emulator)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lambda", "empty-200"}));
   app.add_option("--port-file", port_file, "write the port served on to this file once ready");
   CLI11_PARSE(app, argc, argv);
 
@@ -56,6 +63,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.check_signatures = !no_auth;
+  options.exit_answer = exit_answer == "empty-200" ? em::Options::ExitAnswer::kEmpty200
+                                                   : em::Options::ExitAnswer::kLambda;
   if (options.check_signatures &&
       (options.access_key_id.empty() || options.secret_access_key.empty())) {
     std::cerr << "give --access-key-id and --secret-access-key (or AWS_ACCESS_KEY_ID and "

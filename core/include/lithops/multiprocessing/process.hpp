@@ -55,6 +55,12 @@ class Process {
   // None while running or before start; the exit status, or -N if killed by signal N
   // (terminate() gives -15, kill() -9). A target that throws exits with 1, as in Python.
   std::optional<int> exitcode();
+  // Why the backend lost the process, when it ended without reporting its own exit: the
+  // function's runtime crashed, the platform refused or dropped the invocation, terminate()
+  // (see docs/user-guide.md, "Lost processes"). std::nullopt while running, and for a process
+  // whose worker reported its exit (returned, threw, called exit) however it ended. The driver
+  // also prints the reason on stderr when it learns of a loss it did not cause.
+  std::optional<std::string> exit_reason();
   // Sends SIGTERM / SIGKILL (or the backend's equivalent) to the running process.
   void terminate();
   void kill();

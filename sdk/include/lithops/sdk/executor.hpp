@@ -39,6 +39,13 @@ class ExecutorListener {
   // Called from an executor thread; must not block.
   virtual void on_invocation_lost(const std::string& invocation_id, int status,
                                   const std::string& reason) = 0;
+  // The backend says the invocation is over and gave no sign of a failure (AWS Lambda: a
+  // RequestResponse answer of 200 without X-Amz-Function-Error). Its worker reports its exit
+  // through the store just before that; if no report comes within the core's grace period
+  // (lithops.lost_grace_period), the core treats the invocation as lost. Call it only for
+  // invocations that did not end through on_invocation_lost. Called from an executor thread;
+  // must not block. (ABI version 4.)
+  virtual void on_invocation_ended(const std::string& invocation_id) { (void)invocation_id; }
 };
 
 class Executor {
