@@ -146,9 +146,9 @@ void LambdaExecutor::on_response(const std::string& id, HttpResponse&& response)
     reason = "Lambda refused the invocation of " + function_ + " with HTTP " +
              std::to_string(response.status);
     if (auto type = response.header("x-amzn-errortype"); !type.empty()) {
-      reason += " " + type.substr(0, type.find(':'));
+      reason.append(" ").append(type, 0, type.find(':'));
     }
-    if (!response.body.empty()) reason += ": " + response.body.substr(0, 500);
+    if (!response.body.empty()) reason.append(": ").append(response.body, 0, 500);
     if (response.status == 404) {
       reason += " (deploy the function first: lithops runtime deploy)";
     }
