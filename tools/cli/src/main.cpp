@@ -4,9 +4,13 @@
 #include <iostream>
 
 #include "cli_context.hpp"
+#include "lithops/multiprocessing/init.hpp"
 #include "lithops/sdk/errors.hpp"
 
 int main(int argc, char** argv) {
+  // `lithops hello` and `lithops test` run Processes whose worker is this same binary: started
+  // by a backend, it serves invocations here and never returns.
+  lithops::multiprocessing::init(argc, argv);
   CLI::App app{"Lithops C++: Python's multiprocessing API on serverless functions"};
   app.require_subcommand(1);
   lithops::cli::CliContext context;
@@ -16,19 +20,24 @@ int main(int argc, char** argv) {
   lithops::cli::add_runtime_commands(app, context);
   lithops::cli::add_config_commands(app, context);
   lithops::cli::add_clean_commands(app, context);
+  lithops::cli::add_plugins_commands(app, context);
+  lithops::cli::add_sessions_commands(app, context);
+  lithops::cli::add_hello_commands(app, context);
+  lithops::cli::add_test_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int rc = app.exit(e);  // --help: 0
+    return rc == 0 ? 0 : lithops::cli::kExitUsage;
   } catch (const lithops::cli::CliError& e) {
     std::cerr << "lithops: " << e.what() << "\n";
-    return 1;
+    return lithops::cli::kExitError;
   } catch (const lithops::sdk::PluginError& e) {
     std::cerr << "lithops: " << e.what() << "\n";
-    return 1;
+    return lithops::cli::kExitError;
   } catch (const std::exception& e) {
     std::cerr << "lithops: " << e.what() << "\n";
-    return 1;
+    return lithops::cli::kExitError;
   }
-  return 0;
+  return context.exit_code;
 }

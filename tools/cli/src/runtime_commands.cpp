@@ -16,6 +16,7 @@
 #include "lambda_api.hpp"
 #include "lambda_config.hpp"
 #include "packager.hpp"
+#include "plugin_loader.hpp"
 
 namespace lithops::cli {
 
@@ -24,23 +25,9 @@ namespace json = boost::json;
 
 namespace {
 
+// The core's search path: the one place that reads $LITHOPS_PLUGIN_PATH.
 std::vector<fs::path> default_plugin_dirs() {
-  std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("LITHOPS_PLUGIN_PATH")) {
-    std::string s = env;
-    std::size_t start = 0;
-    while (start <= s.size()) {
-      auto end = s.find(':', start);
-      if (end == std::string::npos) end = s.size();
-      if (end > start) dirs.emplace_back(s.substr(start, end - start));
-      start = end + 1;
-    }
-  }
-  std::error_code ec;
-  const auto self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back(self.parent_path().parent_path() / "lib" / "lithops" / "plugins");
-  dirs.emplace_back(LITHOPS_PLUGIN_BUILD_DIR);
-  return dirs;
+  return lithops::multiprocessing::detail::plugin_search_path();
 }
 
 std::string mb(std::uintmax_t bytes) {

@@ -1,0 +1,24 @@
+# ctest cases for the verbs beside `clean` (included from tools/cli/CMakeLists.txt), each on the
+# localhost backend with a real redis-server the test script starts.
+
+# Plugins that cannot load, for `lithops plugins`, in their own directory.
+set(broken_dir ${CMAKE_CURRENT_BINARY_DIR}/broken_plugins)
+add_library(lithops_test_vanished SHARED test/broken_plugins/vanished.cpp)
+set_target_properties(lithops_test_vanished PROPERTIES
+  LIBRARY_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/vanished)
+foreach(variant ABI SYMBOL LIBRARY)
+  string(TOLOWER ${variant} lower)
+  set(t lithops_test_broken_${lower})
+  add_library(${t} MODULE test/broken_plugins/broken.cpp)
+  target_link_libraries(${t} PRIVATE lithops_sdk)
+  target_compile_definitions(${t} PRIVATE BROKEN_${variant} BROKEN_KIND="pipe"
+    BROKEN_NAME="broken${lower}")
+  set_target_properties(${t} PROPERTIES OUTPUT_NAME lithops_pipe_broken${lower}
+    LIBRARY_OUTPUT_DIRECTORY ${broken_dir} SKIP_BUILD_RPATH ON)
+  add_dependencies(lithops_cli ${t})
+endforeach()
+target_link_libraries(lithops_test_broken_library PRIVATE lithops_test_vanished)
+
+add_test(NAME cli.PluginsNamesWhyEachBrokenPluginCannotLoad
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test/plugins_test.sh $<TARGET_FILE:lithops_cli> ${broken_dir})
+set_tests_properties(cli.PluginsNamesWhyEachBrokenPluginCannotLoad PROPERTIES LABELS unit)
