@@ -193,7 +193,15 @@ std::vector<PluginFile> scan_plugin_files() {
         probes->push_back(std::move(lib));
       } catch (const std::exception& e) {
         // dlopen's own words: a missing library, an undefined symbol, not an ELF file.
-        p.problem = std::string("cannot load: ") + e.what();
+        std::string why = e.what();
+        constexpr std::string_view kMarker = "dlerror system message: ";
+        if (const auto at = why.find(kMarker); at != std::string::npos) {
+          const auto end = why.rfind("): ");
+          why = why.substr(at + kMarker.size(), end != std::string::npos && end > at
+                                                    ? end - at - kMarker.size()
+                                                    : std::string::npos);
+        }
+        p.problem = "cannot load: " + why;
       }
       out.push_back(std::move(p));
     }

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <iomanip>
 #include <iostream>
 #include <lithops/multiprocessing.hpp>
 #include <memory>
@@ -67,9 +68,10 @@ int hello(CliContext& context, double timeout) {
     return kExitBroken;
   }
   const auto v = boost::json::parse(*got).as_object();
-  std::cout << "Hello from " << v.at("name").as_string() << " on host " << v.at("host").as_string()
-            << ", pid " << v.at("pid").as_int64() << " (driver pid " << ::getpid() << ")\n"
-            << "cold start (start -> first message): "
+  std::cout << "Hello from " << std::string(v.at("name").as_string()) << " on host "
+            << std::string(v.at("host").as_string()) << ", pid " << v.at("pid").as_int64()
+            << " (driver pid " << ::getpid() << ")\n"
+            << "cold start (start -> first message): " << std::fixed << std::setprecision(1)
             << std::chrono::duration<double, std::milli>(cold).count() << " ms\n"
             << "exitcode " << (p.exitcode() ? std::to_string(*p.exitcode()) : "none") << "\n";
   return p.exitcode() == 0 ? 0 : kExitBroken;

@@ -29,7 +29,7 @@ int list_plugins(bool show_path) {
                  "liblithops_<kind>_<name>.so files.\n";
     return kExitBroken;
   }
-  std::cout << std::left << std::setw(9) << "KIND" << std::setw(13) << "NAME" << std::setw(5)
+  std::cout << std::left << std::setw(9) << "KIND" << std::setw(16) << "NAME" << std::setw(5)
             << "ABI" << std::setw(8) << "STATUS"
             << "FILE\n";
   int broken = 0;
@@ -37,7 +37,7 @@ int list_plugins(bool show_path) {
     const std::string status = !p.problem.empty()       ? "BROKEN"
                                : !p.shadowed_by.empty() ? "unused"
                                                         : "ok";
-    std::cout << std::setw(9) << p.kind << std::setw(13) << p.name << std::setw(5)
+    std::cout << std::setw(9) << p.kind << std::setw(16) << p.name << std::setw(5)
               << (p.abi < 0 ? std::string("?") : std::to_string(p.abi)) << std::setw(8) << status
               << p.file.string() << "\n";
     if (!p.problem.empty()) {

@@ -22,3 +22,9 @@ target_link_libraries(lithops_test_broken_library PRIVATE lithops_test_vanished)
 add_test(NAME cli.PluginsNamesWhyEachBrokenPluginCannotLoad
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test/plugins_test.sh $<TARGET_FILE:lithops_cli> ${broken_dir})
 set_tests_properties(cli.PluginsNamesWhyEachBrokenPluginCannotLoad PROPERTIES LABELS unit)
+
+# `hello` and `test` on the localhost backend: the CLI runs Processes whose worker is itself.
+add_test(NAME cli.HelloAndTestOnLocalhost
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test/smoke_test.sh $<TARGET_FILE:lithops_cli>
+    ${CMAKE_CURRENT_SOURCE_DIR}/test/localhost_config.json ${broken_dir})
+set_tests_properties(cli.HelloAndTestOnLocalhost PROPERTIES LABELS integration TIMEOUT 300)
