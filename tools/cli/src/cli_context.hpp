@@ -48,5 +48,6 @@ void add_plugins_commands(CLI::App& app, CliContext& context);
 void add_sessions_commands(CLI::App& app, CliContext& context);
 void add_hello_commands(CLI::App& app, CliContext& context);
 void add_test_commands(CLI::App& app, CliContext& context);
+void add_config_check_commands(CLI::App& app, CliContext& context);  // after add_config_commands
 
 }  // namespace lithops::cli

@@ -13,6 +13,12 @@ int main(int argc, char** argv) {
   lithops::multiprocessing::init(argc, argv);
   CLI::App app{"Lithops C++: Python's multiprocessing API on serverless functions"};
   app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  lithops hello                 # one Process on the configured backend\n"
+      "  lithops test                  # every primitive, pass/fail with timings\n"
+      "  lithops clean --dry-run       # what dead sessions left in Redis\n"
+      "Exit status: 0 success, 1 error, 2 usage error, 3 a check found a problem (docs/cli.md).");
   lithops::cli::CliContext context;
   app.add_option("--config", context.config_file,
                  "Lithops config file (default: $LITHOPS_CONFIG_FILE, ./.lithops_config.json, "
@@ -24,6 +30,7 @@ int main(int argc, char** argv) {
   lithops::cli::add_sessions_commands(app, context);
   lithops::cli::add_hello_commands(app, context);
   lithops::cli::add_test_commands(app, context);
+  lithops::cli::add_config_check_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

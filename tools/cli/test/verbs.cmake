@@ -28,3 +28,19 @@ add_test(NAME cli.HelloAndTestOnLocalhost
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test/smoke_test.sh $<TARGET_FILE:lithops_cli>
     ${CMAKE_CURRENT_SOURCE_DIR}/test/localhost_config.json ${broken_dir})
 set_tests_properties(cli.HelloAndTestOnLocalhost PROPERTIES LABELS integration TIMEOUT 300)
+
+# `config check` against a redis-server the script starts (and stops with SIGSTOP).
+add_test(NAME cli.ConfigCheckNamesWhatFails
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test/config_check_test.sh $<TARGET_FILE:lithops_cli>
+    ${LITHOPS_REDIS_SERVER} ${LITHOPS_REDIS_CLI})
+set_tests_properties(cli.ConfigCheckNamesWhatFails PROPERTIES LABELS unit TIMEOUT 60)
+
+# The man page installs and `man lithops` renders it; the bash completion knows every verb.
+find_program(LITHOPS_MAN man)
+if(NOT LITHOPS_MAN)
+  message(FATAL_ERROR "man not found: cli.ManPageAndCompletion renders the man page; install the "
+    "Debian package man-db (tools/quickstart.sh deps)")
+endif()
+add_test(NAME cli.ManPageAndCompletion
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test/docs_test.sh ${CMAKE_BINARY_DIR} $<TARGET_FILE:lithops_cli>)
+set_tests_properties(cli.ManPageAndCompletion PROPERTIES LABELS unit TIMEOUT 120)
