@@ -214,7 +214,8 @@ void validate_config(const json::object& config, const std::string& origin) {
                  {"storage", json::kind::string},
                  {"log_level", json::kind::string},
                  {"workers", json::kind::int64},
-                 {"liveness_ttl", json::kind::int64}});
+                 {"liveness_ttl", json::kind::int64},
+                 {"progress", json::kind::bool_}});
   check_section(config, origin, "redis",
                 {{"host", json::kind::string},
                  {"port", json::kind::int64},
@@ -234,8 +235,9 @@ void validate_config(const json::object& config, const std::string& origin) {
       config, origin, "section",
       {"lithops", "redis", "localhost", "aws_lambda", "code_engine", "openwhisk", "nanomsg"});
   if (auto* l = config.if_contains("lithops"); l && l->is_object()) {
-    warn_unknown(l->as_object(), origin, "key in section 'lithops'",
-                 {"backend", "state_store", "workers", "log_level", "storage", "liveness_ttl"});
+    warn_unknown(
+        l->as_object(), origin, "key in section 'lithops'",
+        {"backend", "state_store", "workers", "log_level", "storage", "liveness_ttl", "progress"});
   }
   if (auto* r = config.if_contains("redis"); r && r->is_object()) {
     warn_unknown(r->as_object(), origin, "key in section 'redis'",

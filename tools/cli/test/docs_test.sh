@@ -12,7 +12,7 @@ cmake --install "$build" --prefix "$dir" >/dev/null || fail "cmake --install"
 page=$(MANPATH=$dir/share/man MANWIDTH=100 man -P cat lithops 2>&1) || fail "man lithops: $page"
 echo "$page" | head -40
 for v in hello test plugins sessions clean runtime config; do
-  echo "$page" | grep -q "^ *$v " || fail "the man page lacks the verb $v"
+  echo "$page" | grep -qE "^ +$v( |$)" || fail "the man page lacks the verb $v"
 done
 echo "$page" | grep -q "EXIT STATUS" || fail "no EXIT STATUS section"
 echo "$page" | grep -q "lithops clean --dry-run" || fail "no examples"
@@ -26,7 +26,7 @@ complete_words() {  # the completions for a command line whose last word is bein
   _lithops
   echo "${COMPREPLY[*]}"
 }
-verbs=$("$lithops" --help | sed -n '/^SUBCOMMANDS:/,$p' | awk 'NR > 1 && NF {print $1}')
+verbs=$("$lithops" --help | sed -n '/^Subcommands:/,/^$/p' | awk 'NR > 1 && NF {print $1}')
 [ -n "$verbs" ] || fail "no verbs in lithops --help"
 for v in $verbs; do
   echo " $(complete_words lithops "") " | grep -q " $v " || fail "no completion for the verb $v"

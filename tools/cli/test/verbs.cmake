@@ -44,3 +44,8 @@ endif()
 add_test(NAME cli.ManPageAndCompletion
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test/docs_test.sh ${CMAKE_BINARY_DIR} $<TARGET_FILE:lithops_cli>)
 set_tests_properties(cli.ManPageAndCompletion PROPERTIES LABELS unit TIMEOUT 120)
+
+# The opt-in Pool progress bar, under a pty (script) and without one.
+add_test(NAME cli.ProgressBarOnlyOnATerminal
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test/progress_test.sh $<TARGET_FILE:lithops_cli>)
+set_tests_properties(cli.ProgressBarOnlyOnATerminal PROPERTIES LABELS integration TIMEOUT 120)
