@@ -15,7 +15,7 @@ packages=(
   libhiredis-dev redis-server redis-tools openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev libcli11-dev libnng-dev
-  python3 zip unzip librsvg2-bin patchelf
+  python3 zip unzip librsvg2-bin patchelf help2man man-db
 )
 
 log() { printf '\033[1m== %s\033[0m\n' "$*"; }

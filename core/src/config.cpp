@@ -214,14 +214,19 @@ void validate_config(const json::object& config, const std::string& origin) {
                  {"storage", json::kind::string},
                  {"log_level", json::kind::string},
                  {"workers", json::kind::int64},
-                 {"lost_grace_period", json::kind::double_}});
+                 {"lost_grace_period", json::kind::double_},
+                 {"liveness_ttl", json::kind::int64},
+                 {"progress", json::kind::bool_}});
   check_section(config, origin, "redis",
                 {{"host", json::kind::string},
                  {"port", json::kind::int64},
                  {"password", json::kind::string},
                  {"username", json::kind::string},
                  {"db", json::kind::int64},
-                 {"unix_socket", json::kind::string}});
+                 {"unix_socket", json::kind::string},
+                 {"url", json::kind::string},
+                 {"password_file", json::kind::string},
+                 {"tls", json::kind::object}});
   check_section(config, origin, "localhost",
                 {{"max_workers", json::kind::int64},
                  {"idle_timeout", json::kind::double_},
@@ -236,12 +241,13 @@ void validate_config(const json::object& config, const std::string& origin) {
   if (auto* l = config.if_contains("lithops"); l && l->is_object()) {
     warn_unknown(
         l->as_object(), origin, "key in section 'lithops'",
-        {"backend", "state_store", "workers", "log_level", "storage", "lost_grace_period"});
+        {"backend", "state_store", "workers", "log_level", "storage", "lost_grace_period",
+         "liveness_ttl", "progress"});
   }
   if (auto* r = config.if_contains("redis"); r && r->is_object()) {
     warn_unknown(r->as_object(), origin, "key in section 'redis'",
                  {"host", "port", "password", "username", "db", "unix_socket", "connect_timeout",
-                  "pool_size"});
+                  "pool_size", "url", "password_file", "tls"});
   }
   if (auto* r = config.if_contains("localhost"); r && r->is_object()) {
     warn_unknown(r->as_object(), origin, "key in section 'localhost'",

@@ -28,6 +28,7 @@ class StreamJob : public JobBase {
         ordered_(ordered),
         window_(static_cast<std::size_t>(std::max(4, core_->processes() * 4))) {
     function = std::move(fn);
+    progress = Progress::maybe(Runtime::get().config(), 0, function);
   }
 
   void start(std::shared_ptr<StreamJob> self) {
@@ -38,6 +39,7 @@ class StreamJob : public JobBase {
   ~StreamJob() override { stop(); }
 
   bool chunk_done(std::size_t start, json::array&& values) override {
+    if (progress) progress->advance(values.size());
     return arrive(Chunk{start, std::move(values), nullptr});
   }
   bool chunk_failed(std::size_t start, std::exception_ptr error) override {
@@ -163,6 +165,7 @@ class StreamJob : public JobBase {
         start += n;
       }
       if (ended) {
+        if (progress) progress->set_total(start);
         {
           std::lock_guard lock(mutex_);
           input_done_ = true;

@@ -1,5 +1,6 @@
 #include "plugin_loader.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -139,6 +140,74 @@ std::vector<fs::path> plugin_search_path() {
 }
 
 void check_plugin_file(const fs::path& file, const std::string& kind) { load(file, kind); }
+
+std::vector<PluginFile> scan_plugin_files() {
+  // Probed libraries stay loaded, as the loader's do: unloading code that may have started
+  // something (a static, a thread) is not safe.
+  static std::mutex probes_mutex;
+  static auto* probes = new std::vector<boost::dll::shared_library>();
+  std::vector<PluginFile> out;
+  std::map<std::string, fs::path> first;  // "kind/name" -> the file that wins
+  for (const auto& dir : plugin_search_path()) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const auto f = entry.path().filename().string();
+      if (f.starts_with("liblithops_") && f.ends_with(".so")) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& path : files) {
+      PluginFile p;
+      p.file = path;
+      const auto stem = path.filename().string();
+      const auto body = stem.substr(11, stem.size() - 14);  // between "liblithops_" and ".so"
+      const auto sep = body.find('_');
+      if (sep == std::string::npos) continue;  // liblithops_multiprocessing.so, not a plugin
+      p.kind = body.substr(0, sep);
+      p.name = body.substr(sep + 1);
+      if (p.kind != "executor" && p.kind != "state" && p.kind != "pipe") continue;
+      const auto [it, fresh] = first.emplace(p.kind + "/" + p.name, path);
+      if (!fresh) p.shadowed_by = it->second.string();
+      try {
+        boost::dll::shared_library lib(
+            path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+        if (!lib.has("lithops_plugin_abi_version") || !lib.has("lithops_plugin_kind") ||
+            !lib.has("lithops_plugin_name")) {
+          p.problem =
+              "does not export lithops_plugin_abi_version/kind/name: not built with the Lithops "
+              "SDK plugin macros (lithops/sdk/plugin.hpp)";
+        } else {
+          p.abi = lib.get_alias<sdk::AbiFn>("lithops_plugin_abi_version")();
+          const std::string kind = lib.get_alias<sdk::StringFn>("lithops_plugin_kind")();
+          const std::string name = lib.get_alias<sdk::StringFn>("lithops_plugin_name")();
+          if (p.abi != static_cast<long long>(sdk::kAbiVersion)) {
+            p.problem = "ABI mismatch: built for SDK ABI version " + std::to_string(p.abi) +
+                        ", this Lithops expects " + std::to_string(sdk::kAbiVersion) +
+                        "; rebuild it against the installed SDK";
+          } else if (kind != p.kind || name != p.name) {
+            p.problem = "the file name says " + p.kind + " '" + p.name + "' but the plugin is " +
+                        kind + " '" + name + "'; rename the file";
+          }
+        }
+        std::lock_guard lock(probes_mutex);
+        probes->push_back(std::move(lib));
+      } catch (const std::exception& e) {
+        // dlopen's own words: a missing library, an undefined symbol, not an ELF file.
+        std::string why = e.what();
+        constexpr std::string_view kMarker = "dlerror system message: ";
+        if (const auto at = why.find(kMarker); at != std::string::npos) {
+          const auto end = why.rfind("): ");
+          why = why.substr(at + kMarker.size(), end != std::string::npos && end > at
+                                                    ? end - at - kMarker.size()
+                                                    : std::string::npos);
+        }
+        p.problem = "cannot load: " + why;
+      }
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
 
 std::unique_ptr<sdk::Executor> create_executor(const std::string& name,
                                                const sdk::PluginContext& ctx) {

@@ -19,7 +19,21 @@
 
 namespace lithops::multiprocessing::detail {
 
+// The one place that reads $LITHOPS_PLUGIN_PATH: the loader and the `lithops` CLI both use it.
 std::vector<std::filesystem::path> plugin_search_path();
+
+// A plugin file found on the search path, as `lithops plugins` lists it.
+struct PluginFile {
+  std::string kind;  // "executor", "state" or "pipe" (from the file name)
+  std::string name;  // from the file name
+  std::filesystem::path file;
+  long long abi = -1;       // the ABI version it was built for; -1 when it could not say
+  std::string problem;      // why it cannot load (empty: it loads)
+  std::string shadowed_by;  // an earlier file of the same kind and name wins (it is not used)
+};
+// Every liblithops_<kind>_<name>.so on the search path, in search order. Each one is loaded to
+// read its ABI version, kind and name (and stays loaded); none is created.
+std::vector<PluginFile> scan_plugin_files();
 
 // kind: "executor", "state" or "pipe". Throws mp::ConfigError for an unknown name (listing the
 // plugins of that kind that exist and the path searched), a file that fails to load, or an ABI

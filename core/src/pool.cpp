@@ -38,6 +38,7 @@ void Job::finish(std::exception_ptr err) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lithops: a Pool callback threw: %s\n", e.what());
   }
+  if (progress) progress->finish();  // the bar's final state, before anyone waiting wakes
   {
     std::lock_guard lock(mutex);
     done = true;
@@ -47,6 +48,7 @@ void Job::finish(std::exception_ptr err) {
 }
 
 bool Job::chunk_done(std::size_t start, json::array&& values) {
+  if (progress) progress->advance(values.size());
   std::exception_ptr err;
   {
     std::lock_guard lock(mutex);
@@ -260,6 +262,7 @@ std::shared_ptr<Job> PoolCore::submit(const std::string& function, json::array t
     return job;
   }
   if (broken_) std::rethrow_exception(broken_);
+  if (n > 1) job->progress = Progress::maybe(rt_.config(), n, function);  // the map family
   if (chunksize == 0) {
     const std::size_t per = static_cast<std::size_t>(processes_) * 4;
     chunksize = n / per + (n % per ? 1 : 0);

@@ -18,6 +18,7 @@
 
 #include "execution_details.hpp"
 #include "lithops/multiprocessing/pool.hpp"
+#include "progress.hpp"
 #include "runtime.hpp"
 
 namespace lithops::multiprocessing::detail {
@@ -33,6 +34,9 @@ class JobBase {
   // The pool is gone (terminated, store lost): nothing more will come.
   virtual void abort(std::exception_ptr error) = 0;
   std::string function;
+  // The opt-in progress bar (lithops.progress, stderr a terminal); touched by the collector
+  // thread only, and by the feeder's set_total (Progress locks itself).
+  std::unique_ptr<Progress> progress;
 };
 
 // map / starmap / apply: all chunks, then one result (AsyncResult).

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -11,6 +12,7 @@
 #include "config_internal.hpp"
 #include "embedded_redis.hpp"
 #include "lithops/multiprocessing/errors.hpp"
+#include "liveness.hpp"
 #include "output_stream.hpp"
 #include "plugin_loader.hpp"
 #include "process_internal.hpp"
@@ -60,6 +62,31 @@ std::chrono::milliseconds grace_period_of(const json::object& config) {
   return std::chrono::milliseconds(static_cast<long long>(v->to_number<double>() * 1000));
 }
 
+long long liveness_ttl(const json::object& config) {
+  const auto* l = config.if_contains("lithops");
+  const auto* v = l && l->is_object() ? l->as_object().if_contains("liveness_ttl") : nullptr;
+  if (!v || !v->is_number()) return kDefaultLivenessTtl;
+  const auto ttl = v->to_number<long long>();
+  if (ttl < 3) {
+    throw ConfigError("lithops.liveness_ttl is " + std::to_string(ttl) +
+                      " s; it must be at least 3 (the key is refreshed every ttl/3 s)");
+  }
+  return ttl;
+}
+
+// The liveness key's value: what `lithops sessions` shows about a live session.
+std::string liveness_info(const json::object& config) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return json::serialize(
+      json::object{{"started", now.count()},
+                   {"host", host},
+                   {"pid", static_cast<long long>(::getpid())},
+                   {"backend", string_at(config, "lithops", "backend", "localhost")}});
+}
+
 void register_atexit() {
   if (g_atexit_registered) return;
   g_atexit_registered = true;
@@ -82,6 +109,10 @@ Runtime::Runtime(json::object config, std::string prefix, bool driver, long long
   ctx.key_prefix = prefix_;
   ctx.expiry_seconds = expiry;
   store_ = std::make_unique<Store>(create_state_store(store_plugin_, ctx), expiry);
+  if (driver_) {
+    liveness_ = std::make_unique<Liveness>(*store_, liveness_key(prefix_), liveness_info(config_),
+                                           liveness_ttl(config_));
+  }
   worker_context_ = {{"config", config_}, {"prefix", prefix_}, {"expiry", expiry}};
 }
 
@@ -120,6 +151,7 @@ void Runtime::stop() {
       std::fprintf(stderr, "lithops: could not clean up tracked shared memory: %s\n", e.what());
     }
   }
+  liveness_.reset();  // the session ends cleanly: its key goes last
   store_.reset();
   embedded_redis_.reset();
 }

@@ -26,6 +26,7 @@
 namespace lithops::multiprocessing::detail {
 
 class EmbeddedRedis;
+class Liveness;
 class OutputPrinter;
 
 class Runtime : public sdk::ExecutorListener {
@@ -94,6 +95,7 @@ class Runtime : public sdk::ExecutorListener {
   bool driver_;
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Liveness> liveness_;  // driver only: the session's `<prefix>alive` key
   std::string store_plugin_;
   boost::json::object worker_context_;
   std::mutex executor_mutex_;

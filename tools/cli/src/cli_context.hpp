@@ -13,6 +13,13 @@ class App;
 
 namespace lithops::cli {
 
+// Exit statuses (docs/cli.md): 0 success; 1 an error (bad config, unreachable service), reported
+// on stderr; 2 a usage error (unknown verb or option); 3 a check found a problem (`plugins` a
+// plugin that cannot load, `hello` no answer, `test` a failed primitive).
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitBroken = 3;
+
 // A failure to report to the user and exit with status 1 (no stack, just the message).
 class CliError : public std::runtime_error {
  public:
@@ -22,6 +29,7 @@ class CliError : public std::runtime_error {
 class CliContext {
  public:
   std::string config_file;  // --config; empty = the standard search
+  int exit_code = 0;        // set by a verb that reports a status (kExitBroken)
   // The parsed config ({} when there is none). Throws CliError for an unreadable or invalid file.
   const boost::json::object& config();
   // A section of it ({} when absent).
@@ -36,5 +44,10 @@ class CliContext {
 void add_runtime_commands(CLI::App& app, CliContext& context);
 void add_config_commands(CLI::App& app, CliContext& context);
 void add_clean_commands(CLI::App& app, CliContext& context);
+void add_plugins_commands(CLI::App& app, CliContext& context);
+void add_sessions_commands(CLI::App& app, CliContext& context);
+void add_hello_commands(CLI::App& app, CliContext& context);
+void add_test_commands(CLI::App& app, CliContext& context);
+void add_config_check_commands(CLI::App& app, CliContext& context);  // after add_config_commands
 
 }  // namespace lithops::cli

@@ -77,6 +77,7 @@ void add_config_commands(CLI::App& app, CliContext& context) {
       "show",
       "print the effective configuration (defaults merged with the config file), "
       "secrets masked");
+  show->footer("Example:\n  lithops --config lambda.json config show");
   show->callback([&context] {
     json::object effective{{"lithops", json::object{{"backend", "localhost"}}}};
     merge(effective, context.config());

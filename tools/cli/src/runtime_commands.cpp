@@ -16,6 +16,7 @@
 #include "lambda_api.hpp"
 #include "lambda_config.hpp"
 #include "packager.hpp"
+#include "plugin_loader.hpp"
 
 namespace lithops::cli {
 
@@ -24,23 +25,9 @@ namespace json = boost::json;
 
 namespace {
 
+// The core's search path: the one place that reads $LITHOPS_PLUGIN_PATH.
 std::vector<fs::path> default_plugin_dirs() {
-  std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("LITHOPS_PLUGIN_PATH")) {
-    std::string s = env;
-    std::size_t start = 0;
-    while (start <= s.size()) {
-      auto end = s.find(':', start);
-      if (end == std::string::npos) end = s.size();
-      if (end > start) dirs.emplace_back(s.substr(start, end - start));
-      start = end + 1;
-    }
-  }
-  std::error_code ec;
-  const auto self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back(self.parent_path().parent_path() / "lib" / "lithops" / "plugins");
-  dirs.emplace_back(LITHOPS_PLUGIN_BUILD_DIR);
-  return dirs;
+  return lithops::multiprocessing::detail::plugin_search_path();
 }
 
 std::string mb(std::uintmax_t bytes) {
@@ -202,6 +189,10 @@ void add_runtime_commands(CLI::App& app, CliContext& context) {
   auto* runtime =
       app.add_subcommand("runtime", "package and deploy the worker runtime (aws_lambda)");
   runtime->require_subcommand(1);
+  runtime->footer(
+      "Example (AWS Lambda, config section aws_lambda):\n"
+      "  lithops runtime build ./my_program --strip && lithops runtime deploy my_program.zip\n"
+      "  lithops runtime list; lithops runtime delete lithops-my_program");
 
   auto build_args = std::make_shared<BuildArgs>();
   auto* b = runtime->add_subcommand(
@@ -215,6 +206,7 @@ void add_runtime_commands(CLI::App& app, CliContext& context) {
   b->add_option("--plugin", build_args->plugins,
                 "only this plugin, as <kind>_<name> (e.g. executor_aws_lambda); repeatable");
   b->add_flag("--strip", build_args->strip, "drop debug info from the packaged files");
+  b->footer("Example:\n  lithops runtime build ./my_program -o my_program.zip --strip");
   b->callback([build_args] { build(*build_args); });
 
   auto deploy_args = std::make_shared<DeployArgs>();
@@ -224,16 +216,19 @@ void add_runtime_commands(CLI::App& app, CliContext& context) {
   d->add_option("--name", deploy_args->name,
                 "function name (default: aws_lambda.function_name, else function_prefix + the "
                 "zip's program name)");
+  d->footer("Example:\n  lithops runtime deploy my_program.zip --name lithops-my_program");
   d->callback([&context, deploy_args] { deploy(context, *deploy_args); });
 
   auto all = std::make_shared<bool>(false);
   auto* l = runtime->add_subcommand("list", "list the deployed functions");
   l->add_flag("--all", *all, "also functions without the configured function_prefix");
+  l->footer("Example:\n  lithops runtime list --all");
   l->callback([&context, all] { list(context, *all); });
 
   auto names = std::make_shared<std::vector<std::string>>();
   auto* del = runtime->add_subcommand("delete", "delete deployed functions");
   del->add_option("names", *names, "function names")->required();
+  del->footer("Example:\n  lithops runtime delete lithops-my_program");
   del->callback([&context, names] { remove(context, *names); });
 }
 
