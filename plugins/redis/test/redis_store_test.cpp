@@ -20,6 +20,7 @@
 #include "lithops/sdk/errors.hpp"
 #include "lithops/sdk/plugin.hpp"
 #include "redis_store.hpp"
+#include "timing.hpp"
 
 namespace {
 
@@ -330,7 +331,9 @@ TEST_F(RedisStoreTest, BlockingCommandDoesNotDelayOthers) {
     popped = run({"BLPOP", "wake", "5"}, 10s);
     blpop_done = true;
   });
-  std::this_thread::sleep_for(100ms);  // let the BLPOP reach the server
+  ASSERT_TRUE(lithops::test::eventually([&] {  // the BLPOP reached the server
+    return lithops::test::info_field(run({"INFO", "clients"}).str, "blocked_clients") == 1;
+  }));
   const auto t0 = Clock::now();
   EXPECT_EQ(run({"PING"}).str, "PONG");
   EXPECT_LT(Clock::now() - t0, 500ms);
