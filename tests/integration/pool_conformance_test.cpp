@@ -24,6 +24,7 @@
 #include "runtime.hpp"
 #include "scenario.hpp"
 #include "test_functions.hpp"
+#include "timing.hpp"
 
 namespace mp = lithops::multiprocessing;
 namespace json = boost::json;

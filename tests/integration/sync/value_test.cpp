@@ -438,14 +438,18 @@ TEST(SharedCTypes, EveryKeyCarriesTheExpiryTime) {
   foo.fetch_add(&Foo::y, 1.0);
   std::lock_guard guard(foo.get_lock());  // the lock's key exists while held
   s.set_value("abc");
-  const std::vector<std::string> keys{i.ref().key(),  d.ref().key(), foo.ref().key(),
-                                      fa.ref().key(), s.ref().key(), foo.get_lock().ref().key()};
+  const std::vector<std::string> keys{i.ref().key(), d.ref().key(), foo.ref().key(), fa.ref().key(),
+                                      s.ref().key()};
   // Set moments ago (or refreshed since): within the configured expiry, and not much below it.
   for (const auto& k : keys) {
     const long long ttl = store.run({"TTL", k}).integer;
     EXPECT_LE(ttl, kExpiry) << k;
     EXPECT_GE(ttl, kExpiry - 30) << k << (ttl < 0 ? " has no expiry" : "");
   }
+  // A held lock's key lives for its lease (shorter), never beyond the expiry.
+  const long long lock_ttl = store.run({"TTL", foo.get_lock().ref().key()}).integer;
+  EXPECT_GT(lock_ttl, 0) << "the held lock has no expiry";
+  EXPECT_LE(lock_ttl, kExpiry);
 
   // A key an increment had to create again (deleted by its owner while another handle still
   // increments) gets its expiry too.
