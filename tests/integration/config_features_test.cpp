@@ -12,6 +12,7 @@
 
 #include <lithops/multiprocessing.hpp>
 
+#include "redis_probe.hpp"
 #include "runtime.hpp"
 #include "scenario.hpp"
 #include "test_functions.hpp"
@@ -57,7 +58,10 @@ TEST(ConfigFeatures, EnvVarsAreSetInWorkersBeforeTheFunctionRuns) {
 }
 
 TEST(ConfigFeatures, EveryKeyOfTheRunCarriesTheExpiryTime) {
-  mp::config::set_parameter(mp::config::REDIS_EXPIRY_TIME, 120);
+  // Compared with the configured REDIS_EXPIRY_TIME (a session that starts with it), not with what
+  // the store reports about itself.
+  constexpr long long kExpiry = 97;
+  const long long before = lithops::test::restart_session_with_expiry(kExpiry);
   mp::Process p(sleep_ms_cf, 0);  // leaves its result unread until joined
   p.start();
   mp::Pool pool(2);
@@ -86,10 +90,11 @@ TEST(ConfigFeatures, EveryKeyOfTheRunCarriesTheExpiryTime) {
     auto ttl = rt.store().run({"TTL", k}).integer;
     if (ttl == -2) continue;  // gone between SCAN and TTL
     EXPECT_GT(ttl, 0) << k << " has no expiry";
-    EXPECT_LE(ttl, 120) << k;
+    EXPECT_LE(ttl, kExpiry) << k;
   }
   EXPECT_EQ(r.get(30s).size(), 6u);
   p.join();
+  mp::config::set_parameter(mp::config::REDIS_EXPIRY_TIME, before);
 }
 
 // --- STREAM_STDOUT, observed from outside the driver -------------------------------------------

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "lithops/sdk/errors.hpp"
+#include "process_probe.hpp"
 #include "test_support.hpp"
 
 namespace lithops::localhost::test {
@@ -35,7 +36,8 @@ TEST(LocalExecutorLifecycle, DestructorLeavesNoWorkerBehind) {
   pids.push_back(static_cast<pid_t>(*executor->invoke({"stubborn", "ignoreterm 60000"}).pid));
   pids.push_back(static_cast<pid_t>(*executor->invoke({"idle", "noop"}).pid));
   ASSERT_TRUE(wait_until([&] { return executor->running() == 4; }));
-  std::this_thread::sleep_for(200ms);  // let "ignoreterm" install its disposition
+  ASSERT_TRUE(wait_until([&] { return lithops::test::signal_ignored(pids[3], SIGTERM); }))
+      << "\"ignoreterm\" never ignored SIGTERM";
 
   const auto start = std::chrono::steady_clock::now();
   executor.reset();
@@ -107,11 +109,16 @@ TEST(LocalExecutorLifecycle, ReapsIdleWorkersAfterIdleTimeout) {
 }
 
 TEST(LocalExecutorLifecycle, KeepsWarmWorkersWithinIdleTimeout) {
-  RecordingListener listener;
+  RecordingListener listener, clock_listener;
   auto executor = make_executor(R"({"idle_timeout": 30})", &listener);
+  // The clock: an executor with a 1 s idle timeout whose worker went idle after ours did. Once
+  // that worker is gone, ours has been idle for more than 1 s too (no sleep needed).
+  auto clock = make_executor(R"({"idle_timeout": 1})", &clock_listener);
   const auto first = executor->invoke({"a", "noop"});
   ASSERT_TRUE(wait_until([&] { return executor->running() == 0; }));
-  std::this_thread::sleep_for(1500ms);
+  const auto tick = clock->invoke({"t", "noop"});
+  ASSERT_TRUE(wait_until([&] { return clock->running() == 0; }));
+  ASSERT_TRUE(process_gone_within(static_cast<pid_t>(*tick.pid), 10s));
   EXPECT_TRUE(process_exists(static_cast<pid_t>(*first.pid)));
   EXPECT_FALSE(executor->invoke({"b", "noop"}).cold_start);
 }

@@ -3,6 +3,7 @@
 // after mp::init(). Payloads are commands:
 //   noop | sleep <ms> | exit <code> | kill <signal> | abort | write <path> <text> | pid <path>
 //   env <name> <path> | fds <path> | size <path> <bytes...> | ignoreterm <ms>
+//   await <path> (returns once the file exists, or after 60 s)
 #include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
@@ -56,6 +57,13 @@ void run_command(const std::string& payload) {
     long ms = 0;
     in >> ms;
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  } else if (verb == "await") {
+    std::string path;
+    in >> path;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (::access(path.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   } else if (verb == "exit") {
     int code = 0;
     in >> code;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -26,7 +27,9 @@
 #include "lithops/sdk/plugin.hpp"
 #include "nanomsg_config.hpp"
 #include "nanomsg_transport.hpp"
+#include "process_probe.hpp"
 #include "redis_store.hpp"
+#include "timing.hpp"
 
 // NNG 1.5.2 leaks a message still queued on a pipe when the socket closes (nanomsg/nng#1713,
 // fixed upstream later); it only happens when the peer left while a close marker was in flight.
@@ -127,17 +130,20 @@ TEST_P(NanomsgTest, RecvAndPollTimeOut) {
 
 TEST_P(NanomsgTest, CloseDeliversEverythingThenEof) {
   for (int i = 0; i < 100; ++i) a_->send(std::to_string(i));
-  // b connects only when first used, 300 ms from now: close() lingers for it, so nothing is
-  // dropped with the socket.
+  // b connects only when first used, by a late reader (its 300 ms delay is the work): close()
+  // lingers for it, so nothing is dropped with the socket, and returns only after b came.
+  std::atomic<Clock::rep> peer_came{0};
   std::thread reader([&] {
     std::this_thread::sleep_for(300ms);
+    peer_came = Clock::now().time_since_epoch().count();
     for (int i = 0; i < 100; ++i) EXPECT_EQ(b_->recv(5s), std::to_string(i));
     EXPECT_THROW(b_->recv(5s), sdk::PipeClosedError);
   });
-  const auto t0 = Clock::now();
   a_->close();
-  EXPECT_GE(Clock::now() - t0, 250ms);
+  const auto closed = Clock::now().time_since_epoch().count();
   reader.join();
+  EXPECT_NE(peer_came.load(), 0) << "close() returned before the peer came";
+  EXPECT_GE(closed, peer_came.load()) << "close() returned before the peer came";
   a_.reset();
   EXPECT_THROW(b_->recv(std::nullopt), sdk::PipeClosedError);
   EXPECT_TRUE(b_->poll(0ms));
@@ -150,13 +156,16 @@ TEST_P(NanomsgTest, CloseGivesUpAfterLingerWhenThePeerNeverComes) {
   a_->close();  // linger 2 s
   const auto took = Clock::now() - t0;
   EXPECT_GE(took, 1900ms);
-  EXPECT_LT(took, 10s);
+  EXPECT_LT(took, 2s + lithops::test::late_slack_ms());
   EXPECT_THROW(b_->recv(5s), sdk::PipeClosedError);  // the flag: EOF at once, not a hang
 }
 
 TEST_P(NanomsgTest, ClosingAnUnusedEndGivesTheListeningPeerEof) {
   std::thread reader([&] { EXPECT_THROW(b_->recv(10s), sdk::PipeClosedError); });
-  std::this_thread::sleep_for(200ms);  // b listens
+  // b listens once it published its address.
+  EXPECT_TRUE(lithops::test::eventually([&] {
+    return run({"EXISTS", std::string(kPipe) + ":nn:addr"}).integer == 1;
+  }));
   a_->close();
   reader.join();
 }
@@ -337,12 +346,16 @@ TEST_P(NanomsgDirectTest, BothEndsSend64MiBAtOnceWithoutDeadlock) {
 TEST_P(NanomsgDirectTest, CloseWhileAnotherThreadWaitsInRecv) {
   a_->send("x");
   ASSERT_EQ(b_->recv(10s), "x");
+  std::atomic<pid_t> waiter_tid{0};
   std::thread waiter([&] {
+    waiter_tid = ::gettid();
     const auto t0 = Clock::now();
     EXPECT_THROW(b_->recv(std::nullopt), sdk::PipeClosedError);
     EXPECT_LT(Clock::now() - t0, 20s);
   });
-  std::this_thread::sleep_for(200ms);
+  // The waiter is in recv once its thread sleeps in the kernel (nothing else blocks it).
+  EXPECT_TRUE(lithops::test::eventually(
+      [&] { return waiter_tid != 0 && lithops::test::thread_sleeping(waiter_tid); }));
   b_->close();
   waiter.join();
   EXPECT_THROW(a_->recv(10s), sdk::PipeClosedError);  // and the peer sees EOF

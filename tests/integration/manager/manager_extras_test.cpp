@@ -142,6 +142,7 @@ LITHOPS_FUNCTION(mg17_child);
 
 // ---- MG-13: manager.set() ----
 
+// MG-13: manager set: operators, in-place forms, methods and comparisons; built from set/list/dict.
 TEST(ManagerSet, MG13_OperatorsAndMethods) {
   mp::Manager m;
   auto s = m.set<int>({1, 2, 3});
@@ -215,6 +216,7 @@ TEST(ManagerSet, MG13_OperatorsAndMethods) {
   EXPECT_EQ(sum, 7);
 }
 
+// MG-13: manager set: operators, in-place forms, methods and comparisons; built from set/list/dict.
 TEST(ManagerSet, MG13_Init) {
   mp::Manager m;
   EXPECT_EQ(m.set<int>().size(), 0u);
@@ -233,6 +235,7 @@ TEST(ManagerSet, MG13_Init) {
   EXPECT_THROW(js.add(json::parse(R"({"a": 1})")), mp::TypeError);
 }
 
+// MG-13: manager set: operators, in-place forms, methods and comparisons; built from set/list/dict.
 TEST(ManagerSet, MG13_ContainAll) {
   mp::Manager m;
   auto s = m.set<std::string>({"a", "b", "c"});
@@ -240,6 +243,7 @@ TEST(ManagerSet, MG13_ContainAll) {
   EXPECT_FALSE(s.contains("d"));
 }
 
+// MG-13: manager set: operators, in-place forms, methods and comparisons; built from set/list/dict.
 TEST(ManagerSet, MG13_SetInChild) {
   mp::Manager m;
   auto s = m.set<int>({1, 2, 5});

@@ -234,6 +234,7 @@ TEST(ManagerTypes, QU16_QueueInChild) {
   EXPECT_TRUE(jq.empty());
 }
 
+// QU-17: a queue proxy stored in a manager list or dict stays usable through it.
 TEST(ManagerTypes, QU17_NestedQueue) {
   mp::Manager m;
   auto l = m.list<mp::Queue<int>>();

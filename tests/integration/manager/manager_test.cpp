@@ -30,6 +30,8 @@ std::set<std::string> session_keys() {
 }
 }  // namespace
 
+// MG-01: manager list: slicing, extend, *=, +, and proxies held in lists are references, not
+// copies.
 TEST(ManagerList, MG01_ListBasics) {
   mp::Manager m;
   auto a = m.list<int>({0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
@@ -199,6 +201,7 @@ TEST(ManagerDict, MG08_DictProxyNested) {
   EXPECT_EQ(plain.at("v"), (std::vector<int>{1, 2}));
 }
 
+// MG-09: manager Namespace: set, get and del attributes; _names stay local to the proxy.
 TEST(ManagerNamespace, MG09_Namespace) {
   mp::Manager m;
   auto n = m.Namespace();

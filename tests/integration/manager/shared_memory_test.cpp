@@ -48,6 +48,8 @@ LITHOPS_FUNCTION(write_howdy);
 LITHOPS_FUNCTION(write_hello);
 LITHOPS_FUNCTION(touch_list);
 
+// SM-01: SharedMemory create/attach by name, size rules, buf writes seen by a second attach,
+// errors.
 TEST(SharedMemory, SM01_Basics) {
   const std::string name = "test01_tsmb_" + std::to_string(std::random_device{}());
   mp::SharedMemory shm(name, true, 512);
@@ -107,6 +109,7 @@ TEST(SharedMemory, SM03_GeneratedNameThatExistsIsReplacedByTheNext) {
   taken.unlink();
 }
 
+// SM-04: SharedMemory(create=True) with size -1, 0 or no size raises ValueError.
 TEST(SharedMemory, SM04_InvalidCreation) {
   EXPECT_THROW(mp::SharedMemory(std::nullopt, true, -1), mp::ValueError);
   EXPECT_THROW(mp::SharedMemory(std::nullopt, true, 0), mp::ValueError);
@@ -133,6 +136,7 @@ TEST(SharedMemory, SM06_DeserialiseAfterUnlinkRaises) {
   EXPECT_THROW(json::value_to<mp::SharedMemory>(handle), mp::FileNotFoundError);
 }
 
+// SM-07: a child attached by name, or handed the object, writes bytes the parent then sees.
 TEST(SharedMemory, SM07_AcrossProcesses) {
   mp::SharedMemory shm(32);
   mp::Process by_name(write_howdy, shm.name());
@@ -262,6 +266,7 @@ TEST(SharedMemory, ReadAcrossWrittenAndUnwrittenChunksFillsZeros) {
   shm.unlink();
 }
 
+// SL-01: ShareableList of mixed types: repr, IndexError, format, index(), type change in a slot.
 TEST(ShareableList, SL01_Basics) {
   std::vector<json::value> items{"howdy", "HoWdY", -273.154, 100, nullptr, true, 42};
   mp::ShareableList<json::value> sl(items);

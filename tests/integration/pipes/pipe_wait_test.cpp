@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pipe_workers.hpp"
+#include "timing.hpp"
 
 namespace lithops::test::pipes {
 namespace {
@@ -113,20 +114,22 @@ TEST_P(PipeTest, CN11_WaitMultiplexesChildrenUntilEof) { multiplex({0, 0, 0, 0})
 
 TEST_P(PipeTest, CN11_WaitSlowMultiplexesChildrenUntilEof) { multiplex({100, 5, 50, 20}); }
 
-// CN-12: nothing ready -> [] after the timeout (1 s here instead of CPython's 5 s, to keep CI
-// fast: elapsed >= 0.9 s, and at most timeout + 1.5 s); then only the ready ones come back, fast.
+// CN-12 (CPython's test_wait_timeout): nothing ready -> [] after the timeout (1 s here instead of
+// CPython's 5 s: not early by more than CLOCK_RES, not late by more than the shared slack); then
+// only the ready ones come back, in under 0.4 s.
 TEST_P(PipeTest, CN12_WaitTimeoutThenOnlyTheReadyOnes) {
   auto [a, b] = mp::Pipe();
   auto t0 = Clock::now();
   EXPECT_TRUE(mp::connection::wait({&a, &b}, 1s).empty());
   auto elapsed = Clock::now() - t0;
   EXPECT_GE(elapsed, 900ms);
-  EXPECT_LT(elapsed, 2500ms);
+  EXPECT_LT(elapsed, 1s + lithops::test::late_slack_ms());
 
   b.send(nullptr);
+  ASSERT_TRUE(a.poll(10s));  // nanomsg delivers asynchronously: time only the wait for a ready end
   t0 = Clock::now();
   auto ready = mp::connection::wait({&a, &b}, 20s);
-  EXPECT_LT(Clock::now() - t0, 2s);  // far below the 20 s timeout (CPython asks < 0.4 s)
+  EXPECT_LT(Clock::now() - t0, 400ms);  // far below the 20 s timeout, as CPython asks
   EXPECT_EQ(ready, std::vector<mp::Connection*>{&a});
 
   // A mix of ready and not-ready pipes: exactly the ready ones, in the order given.
@@ -161,7 +164,7 @@ TEST_P(PipeTest, CN12_WaitForeverWakesOnTheFirstMessage) {
   const auto elapsed = Clock::now() - t0;
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0], &readers[1]);
-  EXPECT_LT(elapsed, 5s);
+  EXPECT_LT(elapsed, 500ms + lithops::test::late_slack_ms());  // the child's 500 ms, then at once
   EXPECT_EQ(readers[1].recv_bytes(), "late");
   // The interrupted waits left the other ends usable.
   writers[0].send_bytes("zero");
@@ -171,11 +174,10 @@ TEST_P(PipeTest, CN12_WaitForeverWakesOnTheFirstMessage) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-// CN-13: wait([a, p.sentinel, b]) returns [sentinel] when the process exits (~3 s: the exit is
-// seen after the child's 3 s sleep, its return and its exit record; measured 3.0-3.1 s on both
-// transports). The catalogue accepts 1-5 s; the upper bound here has 3 s more so that a loaded
-// 2-core CI does not fail it (one run in ~200 took longer than 5 s at load 26); then ready
-// connections come back with the sentinel at once.
+// CN-13 (CPython's test_wait_integer): wait([a, p.sentinel, b]) returns [sentinel] when the
+// process exits after its 3 s sleep, within the catalogue's 1-5 s (docs/pipes.md says the same;
+// measured 3.0-3.1 s on both transports); then ready connections come back with the sentinel in
+// under 0.4 s, as CPython asks.
 TEST_P(PipeTest, CN13_WaitReturnsTheSentinelWhenTheProcessEnds) {
   using mp::connection::WaitObject;
   auto [a, b] = mp::Pipe();
@@ -191,19 +193,20 @@ TEST_P(PipeTest, CN13_WaitReturnsTheSentinelWhenTheProcessEnds) {
   auto elapsed = Clock::now() - t0;
   EXPECT_EQ(ready, std::vector<WaitObject>{sentinel});
   EXPECT_GT(elapsed, 1s);
-  EXPECT_LT(elapsed, 8s) << std::chrono::duration<double>(elapsed).count() << " s";
+  EXPECT_LT(elapsed, 5s) << std::chrono::duration<double>(elapsed).count() << " s";
 
   a.send(nullptr);
+  ASSERT_TRUE(b.poll(10s));  // nanomsg delivers asynchronously
   t0 = Clock::now();
   ready = mp::connection::wait({&a, sentinel, &b}, 20s);
-  EXPECT_LT(Clock::now() - t0, 2s);  // far below the 20 s timeout (CPython asks < 0.4 s)
+  EXPECT_LT(Clock::now() - t0, 400ms);  // far below the 20 s timeout, as CPython asks
   EXPECT_EQ(ready, (std::vector<WaitObject>{sentinel, &b}));
 
   b.send(nullptr);
   ASSERT_TRUE(a.poll(10s));  // nanomsg delivers asynchronously
   t0 = Clock::now();
   ready = mp::connection::wait({&a, sentinel, &b}, 20s);
-  EXPECT_LT(Clock::now() - t0, 2s);
+  EXPECT_LT(Clock::now() - t0, 400ms);
   EXPECT_EQ(ready, (std::vector<WaitObject>{&a, sentinel, &b}));
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
@@ -229,7 +232,7 @@ TEST_P(PipeTest, WaitWorksOnEndsMovedToAChild) {
       writers[i].send_bytes(std::to_string(i) + ":" + std::to_string(k));
       expected.push_back(std::to_string(i) + ":" + std::to_string(k));
     }
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(50ms);  // pacing (the work), not synchronisation: several rounds
   }
   for (auto& w : writers) w.close();
   std::sort(expected.begin(), expected.end());
@@ -269,7 +272,7 @@ TEST(ProcessSentinel, PR15_SentinelIsReadyOnceTheProcessEnds) {
   go_w.send_bytes("go");
   const auto t0 = Clock::now();
   auto ready = mp::connection::wait({sentinel}, 30s);
-  EXPECT_LT(Clock::now() - t0, 10s);  // CPython: within 1 s; generous for a loaded CI
+  EXPECT_LT(Clock::now() - t0, 1s + lithops::test::late_slack_ms());  // CPython: within 1 s
   EXPECT_EQ(ready, std::vector<mp::connection::WaitObject>{sentinel});
   p.join();
   EXPECT_EQ(mp::connection::wait({sentinel}, 0s).size(), 1u);  // still ready after join

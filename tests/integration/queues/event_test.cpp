@@ -40,6 +40,8 @@ LITHOPS_FUNCTION(set_after);
 LITHOPS_FUNCTION(see_set_then_clear);
 LITHOPS_FUNCTION(wait_and_report);
 
+// EV-01: is_set/wait(0)/wait(T1) before set(), at once after set(); a child's later set() wakes
+// wait().
 TEST(Event, EV01_Event) {
   mp::Event ev;
   EXPECT_FALSE(ev.is_set());
@@ -91,13 +93,14 @@ TEST(Event, SetWakesAllWaitingProcesses) {
   for (int i = 0; i < kWaiters; ++i) waiters.emplace_back(wait_and_report, ev, ready, woken, i);
   for (auto& w : waiters) w.start();
   for (int i = 0; i < kWaiters; ++i) ready.get(30s);
-  std::this_thread::sleep_for(300ms);  // let them block in the server
+  ASSERT_TRUE(lithops::test::wait_for_blocked_clients(kWaiters)) << "the waiters never blocked";
   EXPECT_THROW(woken.get(false), mp::Empty);
   Stopwatch s;
   ev.set();
   std::set<int> ids;
   for (int i = 0; i < kWaiters; ++i) ids.insert(woken.get(10s));
-  EXPECT_LT(s.seconds(), 2.0) << "waiters are woken promptly, not by polling";
+  EXPECT_LT(s.seconds(), lithops::test::late_slack())
+      << "waiters are woken promptly, not by polling";
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(kWaiters));
   for (auto& w : waiters) {
     w.join();
@@ -114,9 +117,10 @@ TEST(Event, SetWakesWaitingThreads) {
       if (ev.wait(30s)) ++woken;
     });
   }
-  std::this_thread::sleep_for(200ms);
+  const bool blocked = lithops::test::wait_for_blocked_clients(3);
   ev.set();
   for (auto& t : threads) t.join();
+  EXPECT_TRUE(blocked) << "the waiting threads never blocked in the server";
   EXPECT_EQ(woken.load(), 3);
 }
 
@@ -129,6 +133,7 @@ TEST(Event, ClearedEventTimesOut) {
   EXPECT_TOOK_ABOUT(s.seconds(), 0.3);
 }
 
+// EV-02: repr shows <Event at 0x... unset>, then set after set(), unset after clear().
 TEST(Event, EV02_Repr) {
   mp::Event ev;
   const std::string unset = ev.repr();

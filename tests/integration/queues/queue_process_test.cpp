@@ -82,6 +82,7 @@ LITHOPS_FUNCTION(blocked_getter);
 LITHOPS_FUNCTION(getter_with_timeout);
 LITHOPS_FUNCTION(take_one_then_wait);
 
+// QU-05: JoinableQueue: join() returns once 4 workers called task_done() for every item.
 TEST(JoinableQueue, QU05_TaskDone) {
   mp::JoinableQueue<int> q;
   mp::Queue<int> seen;
@@ -138,7 +139,11 @@ TEST(Queue, BoundedPutNeverOvershootsWithEightProducers) {
   for (int n = 0; n < kProducers * kEach; ++n) {
     ASSERT_LE(q.qsize(), kMax);
     got.insert(q.get(30s));
-    if (n % 20 == 0) std::this_thread::sleep_for(5ms);  // let them pile up against the bound
+    // Now and then let the producers pile up against the bound: the queue fills to kMax (while
+    // at least kMax items are still to come) and never beyond.
+    if (n % 20 == 0 && kProducers * kEach - (n + 1) >= kMax) {
+      ASSERT_TRUE(lithops::test::eventually([&] { return q.qsize() == kMax; }));
+    }
   }
   EXPECT_EQ(got.size(), static_cast<std::size_t>(kProducers * kEach));
   for (auto& p : producers) {
@@ -212,7 +217,7 @@ TEST(Queue, KilledGetterLosesNothing) {
   mp::Process victim(blocked_getter, q, started, out);
   victim.start();
   ASSERT_TRUE(started.wait(30s));
-  std::this_thread::sleep_for(300ms);  // let it block in the server
+  ASSERT_TRUE(lithops::test::wait_for_blocked_clients(1)) << "the getter never blocked";
   victim.kill();
   victim.join();
   EXPECT_EQ(victim.exitcode(), -9);
@@ -240,6 +245,8 @@ TEST(Queue, PrefetchedItemsGoBackWhenTheReaderStops) {
 }
 
 TEST(Queue, KeysExpireAndTheOwnerDeletesThem) {
+  constexpr long long kExpiry = 97;  // configured, and compared with (not the store's own value)
+  const long long before = lithops::test::restart_session_with_expiry(kExpiry);
   auto& store = lithops::multiprocessing::detail::Runtime::get().store();
   std::string key;
   {
@@ -247,10 +254,13 @@ TEST(Queue, KeysExpireAndTheOwnerDeletesThem) {
     key = std::string(boost::json::value_from(q).as_object().at("key").as_string());
     q.put(1);
     const long long ttl = store.run({"TTL", key}).integer;
-    EXPECT_GT(ttl, 0);
-    EXPECT_LE(ttl, store.expiry());
-    EXPECT_GT(store.run({"TTL", key + ":unfinished"}).integer, 0);
+    EXPECT_GT(ttl, kExpiry - 30);
+    EXPECT_LE(ttl, kExpiry);
+    const long long unfinished_ttl = store.run({"TTL", key + ":unfinished"}).integer;
+    EXPECT_GT(unfinished_ttl, kExpiry - 30);
+    EXPECT_LE(unfinished_ttl, kExpiry);
     EXPECT_EQ(key.rfind(lithops::multiprocessing::detail::Runtime::get().prefix(), 0), 0u);
   }
   EXPECT_EQ(store.run({"EXISTS", key, key + ":unfinished"}).integer, 0);
+  mp::config::set_parameter(mp::config::REDIS_EXPIRY_TIME, before);
 }

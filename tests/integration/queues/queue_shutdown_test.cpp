@@ -82,6 +82,8 @@ LITHOPS_FUNCTION(join_then_set);
 LITHOPS_FUNCTION(blocked_get);
 LITHOPS_FUNCTION(blocked_put);
 
+// QU-11: shutdown() of an empty queue: qsize 0, join() in another process returns, put/get raise
+// ShutDown.
 TEST(Queue, QU11_ShutdownEmpty) {
   mp::JoinableQueue<int> q;
   mp::Event started, done;
@@ -106,6 +108,8 @@ TEST(Queue, QU11_ShutdownEmpty) {
   EXPECT_THROW(q.get(), mp::ShutDown);
 }
 
+// QU-11: shutdown() of an empty queue: qsize 0, join() in another process returns, put/get raise
+// ShutDown.
 TEST(Queue, QU11_ShutdownOfAnUnboundedQueueInAnotherProcess) {
   mp::JoinableQueue<int> q;
   mp::Queue<std::string> out;
@@ -136,6 +140,8 @@ TEST(Queue, QU11_PlainQueueShutDownElsewhereRejectsPutsAndKeepsNoItem) {
   EXPECT_EQ(q.qsize(), 0) << "the rejected puts left nothing behind";
 }
 
+// QU-12: shutdown() of Queue(1) holding an item: the item can still be got, then get raises
+// ShutDown.
 TEST(Queue, QU12_ShutdownNonempty) {
   mp::JoinableQueue<int> q(1);
   q.put(7);
@@ -149,6 +155,8 @@ TEST(Queue, QU12_ShutdownNonempty) {
   EXPECT_EQ(shutdown_ops(q), "1111");
 }
 
+// QU-12: shutdown() of Queue(1) holding an item: the item can still be got, then get raises
+// ShutDown.
 TEST(Queue, QU12_ItemsLeftAreServedToAnotherProcess) {
   mp::Queue<int> q;
   q.put(1);
@@ -183,6 +191,7 @@ TEST(Queue, PrefetchedItemsGivenBackAfterAShutdownAreStillServed) {
   EXPECT_EQ(q.qsize(), 0);
 }
 
+// QU-13: shutdown(immediate=True) discards the items, releases join(), put/get raise ShutDown.
 TEST(Queue, QU13_ShutdownImmediate) {
   mp::JoinableQueue<int> q;
   for (int i = 0; i < 3; ++i) q.put(i);
@@ -233,13 +242,13 @@ TEST(Queue, ShutdownWakesGettersBlockedInOtherProcesses) {
   g2.start();
   ASSERT_TRUE(s1.wait(30s));
   ASSERT_TRUE(s2.wait(30s));
-  std::this_thread::sleep_for(300ms);  // let them block in get()
+  ASSERT_TRUE(lithops::test::wait_for_blocked_clients(2)) << "the getters never blocked";
   Stopwatch sw;
   unbounded.shutdown();
   bounded.shutdown(true);
   EXPECT_EQ(out.get(10s), "ShutDown");
   EXPECT_EQ(out.get(10s), "ShutDown");
-  EXPECT_LT(sw.seconds(), 3.0) << "blocked gets wake promptly";
+  EXPECT_LT(sw.seconds(), lithops::test::late_slack()) << "blocked gets wake promptly";
   g1.join();
   g2.join();
   EXPECT_EQ(g1.exitcode(), 0);
@@ -254,11 +263,11 @@ TEST(Queue, ShutdownWakesPutsBlockedInAnotherProcess) {
   mp::Process producer(blocked_put, q, started, out);
   producer.start();
   ASSERT_TRUE(started.wait(30s));
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(lithops::test::wait_for_blocked_clients(1)) << "the put never blocked";
   Stopwatch sw;
   q.shutdown();
   EXPECT_EQ(out.get(10s), "ShutDown");
-  EXPECT_LT(sw.seconds(), 3.0);
+  EXPECT_LT(sw.seconds(), lithops::test::late_slack()) << "the blocked put wakes promptly";
   EXPECT_EQ(q.get(), 1) << "a non-immediate shutdown keeps the item";
   producer.join();
   EXPECT_EQ(producer.exitcode(), 0);

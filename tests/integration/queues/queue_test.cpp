@@ -61,6 +61,8 @@ LITHOPS_FUNCTION(put_2345);
 LITHOPS_FUNCTION(put_10_to_19);
 LITHOPS_FUNCTION(put_own_empty_readings);
 
+// QU-01: Queue(maxsize=6): every put form fills it, then put raises Full at once or after its
+// timeout.
 TEST(Queue, QU01_Put) {
   mp::Queue<int> q(6);
   EXPECT_TRUE(q.empty());
@@ -101,6 +103,8 @@ TEST(Queue, QU01_Put) {
   EXPECT_FALSE(q.full());
 }
 
+// QU-02: every get form returns items FIFO; on an empty queue get raises Empty at once or after
+// timeout.
 TEST(Queue, QU02_Get) {
   mp::Queue<int> q;
   mp::Process child(put_2345, q);
@@ -131,6 +135,7 @@ TEST(Queue, QU02_Get) {
   EXPECT_TOOK_ABOUT(s4.seconds(), secs(T3));
 }
 
+// QU-03: items put by the parent, then by a child, arrive in order; then get(False) raises Empty.
 TEST(Queue, QU03_Fork) {
   mp::Queue<int> q;
   for (int i = 0; i < 10; ++i) q.put(i);
@@ -141,6 +146,7 @@ TEST(Queue, QU03_Fork) {
   EXPECT_THROW(q.get(false), mp::Empty);
 }
 
+// QU-04: qsize() goes 0, 1, 2, 1, 0 across puts and gets.
 TEST(Queue, QU04_Qsize) {
   mp::Queue<int> q;
   EXPECT_EQ(q.qsize(), 0);
@@ -156,6 +162,7 @@ TEST(Queue, QU04_Qsize) {
 
 // QU-05 (task_done with 4 worker processes) is in queue_process_test.cpp.
 
+// QU-06: get(True, 0.2) on an empty queue raises Empty after at least 0.1 s.
 TEST(Queue, QU06_Timeout) {
   mp::Queue<int> q;
   Stopwatch s;
@@ -244,6 +251,7 @@ TEST(Queue, QU10_ClosedQueuePutGetExceptions) {
   }
 }
 
+// SQ-01: SimpleQueue.empty() seen by the parent and by a child, True then False.
 TEST(SimpleQueue, SQ01_Empty) {
   mp::SimpleQueue<bool> q;
   mp::Event can_start, done;
@@ -260,6 +268,7 @@ TEST(SimpleQueue, SQ01_Empty) {
   EXPECT_EQ(child.exitcode(), 0);
 }
 
+// SQ-02: after close(), SimpleQueue.empty() raises OSError even if the queue was never used.
 TEST(SimpleQueue, SQ02_EmptyExceptions) {
   mp::SimpleQueue<int> q;
   q.close();  // even never used
@@ -273,6 +282,7 @@ TEST(SimpleQueue, SQ02_EmptyExceptions) {
   EXPECT_THROW(q.get(), mp::OSError);
 }
 
+// SQ-03: closing a SimpleQueue twice is fine.
 TEST(SimpleQueue, SQ03_CloseTwice) {
   mp::SimpleQueue<int> q;
   q.put(1);

@@ -56,7 +56,7 @@ void ba_action(mp::Barrier b, mp::Value<int> runs, int passes) {
   }
 }
 
-// BA-05
+// BA-05: abort() by one party: the others get BrokenBarrierError; waits on a broken barrier raise.
 void ba_abort(mp::Barrier b, mp::Value<int> passed, mp::Value<int> broken) {
   try {
     int i = b.wait();
@@ -71,7 +71,7 @@ void ba_abort(mp::Barrier b, mp::Value<int> passed, mp::Value<int> broken) {
   }
 }
 
-// BA-06
+// BA-06: reset() while N-1 parties wait: they get BrokenBarrierError; all then pass a third wait().
 void ba_reset(mp::Barrier b, mp::Value<int> passed, mp::Value<int> broken, mp::Value<int> third) {
   int i = b.wait();
   if (i == kN / 2) {
@@ -93,7 +93,7 @@ void ba_reset(mp::Barrier b, mp::Value<int> passed, mp::Value<int> broken, mp::V
   third += 1;
 }
 
-// BA-07
+// BA-07: a barrier broken by abort() can be reset() (through a second barrier), then all N pass.
 void ba_abort_and_reset(mp::Barrier b, mp::Barrier b2, mp::Value<int> passed, mp::Value<int> broken,
                         mp::Value<int> third) {
   try {
@@ -160,6 +160,7 @@ LITHOPS_FUNCTION(ba_abort_and_reset);
 LITHOPS_FUNCTION(ba_timeout);
 LITHOPS_FUNCTION(ba_thousand);
 
+// BA-01: 5 parties pass a Barrier in lock-step; afterwards n_waiting is 0 and broken is false.
 TEST(Barrier, BA01_LockStep) {
   mp::Barrier b(kN, mp::Function{}, 30s);
   mp::Value<int> before(0), after(0);
@@ -224,6 +225,7 @@ TEST(Barrier, BA04_FailingActionBreaksTheBarrier) {
   EXPECT_TRUE(b.broken());
 }
 
+// BA-05: abort() by one party: the others get BrokenBarrierError; waits on a broken barrier raise.
 TEST(Barrier, BA05_Abort) {
   mp::Barrier b(kN, 30s);
   mp::Value<int> passed(0), broken(0);
@@ -236,6 +238,7 @@ TEST(Barrier, BA05_Abort) {
   EXPECT_QUICK(sw.seconds());
 }
 
+// BA-06: reset() while N-1 parties wait: they get BrokenBarrierError; all then pass a third wait().
 TEST(Barrier, BA06_Reset) {
   mp::Barrier b(kN, 30s);
   mp::Value<int> passed(0), broken(0), third(0);
@@ -246,6 +249,7 @@ TEST(Barrier, BA06_Reset) {
   EXPECT_FALSE(b.broken());
 }
 
+// BA-07: a barrier broken by abort() can be reset() (through a second barrier), then all N pass.
 TEST(Barrier, BA07_AbortAndReset) {
   mp::Barrier b(kN, 30s), b2(kN, 30s);
   mp::Value<int> passed(0), broken(0), third(0);
@@ -255,6 +259,7 @@ TEST(Barrier, BA07_AbortAndReset) {
   EXPECT_EQ(third.value(), kN);
 }
 
+// BA-08: wait(0.5) while one party is 1 s late: all N, the late one too, get BrokenBarrierError.
 TEST(Barrier, BA08_Timeout) {
   mp::Barrier b(kN, 30s);
   mp::Value<int> broken(0);
@@ -263,6 +268,7 @@ TEST(Barrier, BA08_Timeout) {
   EXPECT_TRUE(b.broken());
 }
 
+// BA-09: Barrier(N, timeout=0.5): a plain wait() uses the default timeout, as BA-08.
 TEST(Barrier, BA09_DefaultTimeout) {
   mp::Barrier b(kN, 0.5s);
   mp::Value<int> broken(0);
@@ -270,12 +276,14 @@ TEST(Barrier, BA09_DefaultTimeout) {
   EXPECT_EQ(broken.value(), kN);
 }
 
+// BA-10: Barrier(1).wait() returns at once, repeatedly.
 TEST(Barrier, BA10_SingleParty) {
   mp::Barrier b(1);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(b.wait(), 0);
   EXPECT_EQ(b.n_waiting(), 0);
 }
 
+// BA-11: 5 processes pass a barrier 1000 times; the pass indexes they send arrive in order.
 TEST(Barrier, BA11_ThousandPasses) {
   mp::Barrier b(kN, 60s);
   mp::Value<int> done(0);

@@ -13,11 +13,14 @@
 namespace mp = lithops::multiprocessing;
 using namespace std::chrono_literals;
 using lithops::test::eventually_equals;
-using lithops::test::sleep_s;
 using lithops::test::Stopwatch;
+using lithops::test::wait_for_blocked_clients;
 
 namespace {
-constexpr double kDelta = 0.3;  // "nothing happened yet" window (CPython's DELTA, widened)
+// CPython sleeps DELTA to let the waiters block before it checks that nobody woke. Here the test
+// waits until the waiters that should still wait are all blocked in the server (each waits on its
+// own wake list): a waiter woken by mistake would not block again (it counts itself woken and
+// ends), so the count is never reached and the test fails.
 
 // CPython's waiter: under the lock, counts itself sleeping, waits, counts itself woken.
 void cond_waiter(mp::Condition cond, mp::Value<int> sleeping, mp::Value<int> woken,
@@ -101,14 +104,14 @@ TEST(Condition, CO01_NotifyWakesExactlyOne) {
   mp::Value<int> sleeping(0), woken(0);
   Waiters w(1, 1, cond, sleeping, woken, -1);
   ASSERT_TRUE(eventually_equals(sleeping, 2));
-  sleep_s(kDelta);
+  EXPECT_TRUE(wait_for_blocked_clients(2));
   EXPECT_EQ(woken.value(), 0);
   {
     std::lock_guard guard(cond);
     cond.notify();
   }
   ASSERT_TRUE(eventually_equals(woken, 1));
-  sleep_s(kDelta);
+  EXPECT_TRUE(wait_for_blocked_clients(1));
   EXPECT_EQ(woken.value(), 1);
   {
     std::lock_guard guard(cond);
@@ -118,6 +121,7 @@ TEST(Condition, CO01_NotifyWakesExactlyOne) {
   w.join();
 }
 
+// CO-02: six timed waiters all time out; six untimed ones block until one notify_all() wakes all.
 TEST(Condition, CO02_NotifyAll) {
   mp::Condition cond;
   mp::Value<int> sleeping(0), woken(0);
@@ -128,7 +132,7 @@ TEST(Condition, CO02_NotifyAll) {
   mp::Value<int> sleeping2(0), woken2(0);
   Waiters forever(3, 3, cond, sleeping2, woken2, -1);
   ASSERT_TRUE(eventually_equals(sleeping2, 6));
-  sleep_s(kDelta);
+  EXPECT_TRUE(wait_for_blocked_clients(6));
   EXPECT_EQ(woken2.value(), 0);
   {
     std::lock_guard guard(cond);
@@ -138,6 +142,8 @@ TEST(Condition, CO02_NotifyAll) {
   forever.join();
 }
 
+// CO-03: notify(2) wakes exactly 2 of 6 waiters, notify(4) the rest; notify with nobody waiting is
+// lost.
 TEST(Condition, CO03_NotifyN) {
   mp::Condition cond;
   mp::Value<int> sleeping(0), woken(0);
@@ -148,7 +154,7 @@ TEST(Condition, CO03_NotifyN) {
     cond.notify(2);
   }
   ASSERT_TRUE(eventually_equals(woken, 2));
-  sleep_s(kDelta);
+  EXPECT_TRUE(wait_for_blocked_clients(4));
   EXPECT_EQ(woken.value(), 2);
   {
     std::lock_guard guard(cond);
@@ -159,11 +165,15 @@ TEST(Condition, CO03_NotifyN) {
     std::lock_guard guard(cond);
     cond.notify(3);  // nobody waits: nothing changes, nothing is remembered
   }
-  sleep_s(kDelta);
   EXPECT_EQ(woken.value(), 6);
+  {
+    std::unique_lock guard(cond);
+    EXPECT_FALSE(cond.wait(0.2s)) << "a notify with no waiter was remembered";
+  }
   w.join();
 }
 
+// CO-04: wait(T) with no notifier returns False after about T.
 TEST(Condition, CO04_Timeout) {
   mp::RLock lock;
   mp::Condition cond(lock);
@@ -183,7 +193,6 @@ TEST(Condition, CO05_WaitForAcrossProcesses) {
   EXPECT_TRUE(cond.wait_for([&] { return state.value() == 0; }));
   for (int i = 0; i < 4; ++i) {
     guard.unlock();
-    sleep_s(0.01);
     guard.lock();
     state += 1;
     cond.notify();
@@ -208,6 +217,7 @@ TEST(Condition, CO06_WaitForTimeout) {
   EXPECT_EQ(state.value(), 3);
 }
 
+// CO-07: wait(0) and wait(0.1) return False; wait(60) returns True when a child notifies.
 TEST(Condition, CO07_WaitResult) {
   mp::Condition cond;
   std::unique_lock guard(cond);
@@ -288,7 +298,7 @@ TEST(Condition, ProducerConsumerWithNotifyAll) {
   std::vector<mp::Process> consumers;
   for (int i = 0; i < 3; ++i) consumers.emplace_back(cond_consumer, cond, items, consumed, 2);
   for (auto& c : consumers) c.start();
-  sleep_s(kDelta);
+  EXPECT_TRUE(wait_for_blocked_clients(3)) << "the consumers never waited";
   {
     std::lock_guard guard(cond);
     items += 6;

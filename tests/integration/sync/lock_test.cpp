@@ -82,6 +82,8 @@ LITHOPS_FUNCTION(increment_with_value_lock);
 LITHOPS_FUNCTION(increment_atomic);
 LITHOPS_FUNCTION(use_handles_from_queue);
 
+// LK-01: acquire() True then locked(); acquire(False) on a held lock False; release(); extra
+// release errs.
 TEST(Lock, LK01_Lock) {
   mp::Lock lock;
   EXPECT_FALSE(lock.locked());
@@ -94,6 +96,8 @@ TEST(Lock, LK01_Lock) {
   EXPECT_THROW(lock.release(), mp::ValueError);
 }
 
+// LK-01: acquire() True then locked(); acquire(False) on a held lock False; release(); extra
+// release errs.
 TEST(Lock, LK01_TimeoutOnHeldLock) {
   mp::Lock lock;
   lock.acquire();
@@ -119,6 +123,7 @@ TEST(Lock, LK02_LockedSeenAcrossProcesses) {
   EXPECT_FALSE(lock.locked());
 }
 
+// LK-03: a Lock as a context guard: acquired inside, released after.
 TEST(Lock, LK03_LockContext) {
   mp::Lock lock;
   {
@@ -168,7 +173,7 @@ TEST(Lock, BlockedProcessWakesOnRelease) {
   mp::Process p(try_then_wait, lock, stage);
   p.start();
   ASSERT_TRUE(lithops::test::eventually_equals(stage, 1));
-  lithops::test::sleep_s(0.2);
+  ASSERT_TRUE(lithops::test::wait_for_blocked_clients(1)) << "the child never blocked";
   EXPECT_EQ(stage.value(), 1);  // still blocked
   lock.release();
   p.join();
@@ -218,6 +223,7 @@ TEST(Lock, ThreadsOfOneProcessExcludeEachOther) {
   EXPECT_EQ(counter.value(), 200);
 }
 
+// RL-01: RLock: three acquires by the owner succeed; locked until the third release; one more errs.
 TEST(RLock, RL01_RLock) {
   mp::RLock lock;
   EXPECT_TRUE(lock.acquire());
@@ -297,7 +303,8 @@ TEST(Lock, HandlesSurvivePassingThroughAQueue) {
   lock.acquire();
   locks.put(lock);
   values.put(v);
-  lithops::test::sleep_s(0.3);
+  // Both handles are in: the only thing the child can block on now is our lock.
+  ASSERT_TRUE(lithops::test::wait_for_blocked_clients(1)) << "the child never blocked";
   EXPECT_EQ(v.value(), 1);  // the child waits for our lock
   lock.release();
   p.join();

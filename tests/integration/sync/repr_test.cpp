@@ -32,6 +32,7 @@ void hold_rlock(mp::RLock lock, mp::Queue<std::string> out, mp::Event go) {
 LITHOPS_FUNCTION(hold_lock);
 LITHOPS_FUNCTION(hold_rlock);
 
+// LK-04: Lock repr shows its owner: None, MainProcess, MainProcess|T<n>, another thread or process.
 TEST(Lock, LK04_Repr) {
   mp::Lock lock;
   EXPECT_EQ(lock.repr(), "<Lock(owner=None)>");
@@ -65,6 +66,7 @@ TEST(Lock, LK04_Repr) {
   EXPECT_EQ(lock.repr(), "<Lock(owner=None)>");
 }
 
+// RL-04: RLock repr shows owner and recursion count.
 TEST(RLock, RL04_Repr) {
   mp::RLock lock;
   EXPECT_EQ(lock.repr(), "<RLock(None, 0)>");
@@ -120,7 +122,8 @@ TEST(Lock, ReprAndOwnershipWithAWaiter) {
     inside_wait = cond.wait(0.05s);
     lock.release();
   });
-  lithops::test::sleep_s(0.3);  // the thread is now most likely waiting: the record is marked
+  // The thread waits (blocked in the server): the record is marked.
+  EXPECT_TRUE(lithops::test::wait_for_blocked_clients(1)) << "the acquiring thread never blocked";
   EXPECT_EQ(lock.repr(), "<Lock(owner=MainProcess)>");
   EXPECT_FALSE(cond.wait(0.05s));  // hands the lock to the thread, then takes it back
   EXPECT_EQ(lock.repr(), "<Lock(owner=MainProcess)>");

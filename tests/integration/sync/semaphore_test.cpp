@@ -40,6 +40,8 @@ LITHOPS_FUNCTION(sem_release_after);
 LITHOPS_FUNCTION(sem_acquire_in_child);
 LITHOPS_FUNCTION(sem_bounded_section);
 
+// SE-01: Semaphore(2): value 2, 1, 0 across acquires; acquire(False) at 0 fails; unbounded
+// releases.
 TEST(Semaphore, SE01_Semaphore) {
   mp::Semaphore sem(2);
   EXPECT_EQ(sem.get_value(), 2);
@@ -59,6 +61,7 @@ TEST(Semaphore, SE01_Semaphore) {
   EXPECT_EQ(sem.get_value(), 4);
 }
 
+// SE-02: BoundedSemaphore(2) follows the same 2, 1, 0, 1, 2 sequence.
 TEST(Semaphore, SE02_BoundedSemaphore) {
   mp::BoundedSemaphore sem(2);
   EXPECT_EQ(sem.get_value(), 2);
@@ -73,6 +76,7 @@ TEST(Semaphore, SE02_BoundedSemaphore) {
   EXPECT_EQ(sem.get_value(), 2);
 }
 
+// SE-02: BoundedSemaphore(2) follows the same 2, 1, 0, 1, 2 sequence.
 TEST(Semaphore, SE02_BoundedOverReleaseRaises) {
   mp::BoundedSemaphore fresh(3);
   EXPECT_THROW(fresh.release(), mp::ValueError);  // lock_tests: release of a fresh one
@@ -84,6 +88,7 @@ TEST(Semaphore, SE02_BoundedOverReleaseRaises) {
   EXPECT_EQ(sem.get_value(), 1);
 }
 
+// SE-02: BoundedSemaphore(2) follows the same 2, 1, 0, 1, 2 sequence.
 TEST(Semaphore, SE02_BoundedOverReleaseAcrossProcesses) {
   mp::BoundedSemaphore sem(1);
   mp::Process p(sem_acquire_in_child, sem);
@@ -95,6 +100,7 @@ TEST(Semaphore, SE02_BoundedOverReleaseAcrossProcesses) {
   EXPECT_THROW(sem.release(), mp::ValueError);
 }
 
+// SE-03: Semaphore(0): non-blocking acquires fail at once, timed ones after about their timeout.
 TEST(Semaphore, SE03_Timeout) {
   mp::Semaphore sem(0);
   Stopwatch sw;
@@ -151,9 +157,10 @@ TEST(Semaphore, ManyThreadsWaitingAllWake) {
       if (sem.acquire(20s)) ++got;
     });
   }
-  lithops::test::sleep_s(0.2);
+  const bool blocked = lithops::test::wait_for_blocked_clients(4);
   for (int i = 0; i < 4; ++i) sem.release();
   for (auto& t : threads) t.join();
+  EXPECT_TRUE(blocked) << "the acquiring threads never blocked in the server";
   EXPECT_EQ(got.load(), 4);
   EXPECT_EQ(sem.get_value(), 0);
 }

@@ -5,12 +5,9 @@
 namespace lithops::test {
 
 bool eventually_equals(multiprocessing::Value<int>& v, int expected, double seconds) {
-  Stopwatch sw;
-  while (sw.seconds() < seconds) {
-    if (v.value() == expected) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return v.value() == expected;
+  return eventually([&] { return v.value() == expected; },
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(seconds * time_scale())));
 }
 
 void run_all(std::vector<multiprocessing::Process>& procs) {
@@ -19,10 +16,6 @@ void run_all(std::vector<multiprocessing::Process>& procs) {
     p.join();
     EXPECT_EQ(p.exitcode(), 0) << p.name();
   }
-}
-
-void sleep_s(double seconds) {
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
 }  // namespace lithops::test

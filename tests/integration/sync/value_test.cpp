@@ -112,6 +112,8 @@ LITHOPS_FUNCTION(sc_double);
 LITHOPS_FUNCTION(foo_bump);
 LITHOPS_FUNCTION(va_lock_identity);
 
+// VA-01: Value of each type reads back its initial value; a child's assignments are seen by the
+// parent.
 TEST(Value, VA01_Value) {
   mp::Value<int> i(4343);
   mp::Value<double> d(3.625);
@@ -134,6 +136,7 @@ TEST(Value, VA01_Value) {
   EXPECT_EQ(c.value(), 'y');
 }
 
+// VA-02: VA-01 with RawValue.
 TEST(Value, VA02_RawValue) {
   auto i = mp::RawValue<int>(4343);
   auto d = mp::RawValue<double>(3.625);
@@ -150,6 +153,7 @@ TEST(Value, VA02_RawValue) {
   EXPECT_EQ(c.value(), 'y');
 }
 
+// VA-03: get_lock()/get_obj(): default lock, lock=None/a Lock/False; RawValue has neither.
 TEST(Value, VA03_GetLock) {
   mp::Value<int> def(0);
   EXPECT_TRUE(def.has_lock());
@@ -218,6 +222,7 @@ TEST(Value, HandleOfAnotherTypeIsRejected) {
   EXPECT_EQ(boost::json::value_to<mp::Value<int>>(jv).value(), 1);
 }
 
+// AR-01: Array of 10 ints: len, index, slices, slice assignment; a child's prefix sums are seen.
 TEST(Array, AR01_Array) {
   std::vector<int> seq{681, -35, 0, 23, 36, 4, 135, -79, 14, 8};
   mp::Array<int> arr(seq);
@@ -253,6 +258,7 @@ TEST(Array, AR02_FromSizeZeroFilled) {
   }
 }
 
+// AR-03: AR-01 with RawArray.
 TEST(Array, AR03_RawArray) {
   auto arr = mp::RawArray<int>(std::vector<int>{1, 2, 3, 4});
   EXPECT_FALSE(arr.has_lock());
@@ -264,6 +270,7 @@ TEST(Array, AR03_RawArray) {
   EXPECT_EQ(arr.to_vector(), (std::vector<int>{9, 4, 6, 8}));
 }
 
+// AR-04: Array has the lock rules of VA-03 (RawArray has no lock).
 TEST(Array, AR04_GetLock) {
   mp::Array<double> a(std::size_t{3});
   EXPECT_TRUE(a.has_lock());
@@ -326,8 +333,10 @@ void sharedctypes_case(bool lock) {
 
 TEST(SharedCTypes, SC01_ChildDoublesEverything) { sharedctypes_case(false); }
 
+// SC-02: SC-01 (a child doubles every field of shared ctypes) with lock=True.
 TEST(SharedCTypes, SC02_Synchronized) { sharedctypes_case(true); }
 
+// SC-03: copy() of a shared struct is independent: changing the original leaves the copy unchanged.
 TEST(SharedCTypes, SC03_Copy) {
   // Python copies a plain Structure into shared memory; C++ also copies a shared Value.
   mp::Value<Foo> foo(Foo{2, 5.0, 1LL << 33});
@@ -412,7 +421,11 @@ TEST(SharedCTypes, CharArrayValue) {
 }
 
 TEST(SharedCTypes, EveryKeyCarriesTheExpiryTime) {
-  mp::config::set_parameter(mp::config::REDIS_EXPIRY_TIME, 120);
+  // REDIS_EXPIRY_TIME is read when a session starts: end the session this process may have (an
+  // earlier test, --gtest_repeat), configure the value under test, and start a new one with it.
+  // The TTLs are compared with this configured value, not with what the store says of itself.
+  constexpr long long kExpiry = 97;
+  const long long before = lithops::test::restart_session_with_expiry(kExpiry);
   auto& store = mp::detail::Runtime::get().store();
   mp::Value<int> i(0);
   mp::Value<double> d(0.5, mp::no_lock);
@@ -425,16 +438,18 @@ TEST(SharedCTypes, EveryKeyCarriesTheExpiryTime) {
   foo.fetch_add(&Foo::y, 1.0);
   std::lock_guard guard(foo.get_lock());  // the lock's key exists while held
   s.set_value("abc");
-  const std::vector<std::string> keys{i.ref().key(),  d.ref().key(), foo.ref().key(),
-                                      fa.ref().key(), s.ref().key(), foo.get_lock().ref().key()};
-  // REDIS_EXPIRY_TIME is read when the session starts: 120 when this test starts it (ctest runs
-  // each test in its own process), else the value the session started with (--gtest_repeat).
-  const long long expiry = store.expiry();
+  const std::vector<std::string> keys{i.ref().key(), d.ref().key(), foo.ref().key(), fa.ref().key(),
+                                      s.ref().key()};
+  // Set moments ago (or refreshed since): within the configured expiry, and not much below it.
   for (const auto& k : keys) {
     const long long ttl = store.run({"TTL", k}).integer;
-    EXPECT_GT(ttl, 0) << k << " has no expiry";
-    EXPECT_LE(ttl, expiry) << k;
+    EXPECT_LE(ttl, kExpiry) << k;
+    EXPECT_GE(ttl, kExpiry - 30) << k << (ttl < 0 ? " has no expiry" : "");
   }
+  // A held lock's key lives for its lease (shorter), never beyond the expiry.
+  const long long lock_ttl = store.run({"TTL", foo.get_lock().ref().key()}).integer;
+  EXPECT_GT(lock_ttl, 0) << "the held lock has no expiry";
+  EXPECT_LE(lock_ttl, kExpiry);
 
   // A key an increment had to create again (deleted by its owner while another handle still
   // increments) gets its expiry too.
@@ -449,9 +464,12 @@ TEST(SharedCTypes, EveryKeyCarriesTheExpiryTime) {
     for (const auto& k : {i.ref().key(), foo.ref().key()}) {
       const long long ttl = store.run({"TTL", k}).integer;
       EXPECT_GT(ttl, 0) << k << " was created by an increment without an expiry";
+      EXPECT_LE(ttl, kExpiry) << k;
+      EXPECT_GE(ttl, kExpiry - 30) << k;
     }
     EXPECT_THROW(foo.value(), mp::ValueError);  // the other fields are gone
     foo.set(Foo{1, 2, 3});
     i.set(0);
   }
+  mp::config::set_parameter(mp::config::REDIS_EXPIRY_TIME, before);  // for the next session
 }
