@@ -1,4 +1,5 @@
-// Conformance cases of mp::Pool (../shared/conformance.md, section 9), named by their IDs, on the
+// Conformance cases of mp::Pool (IDs of CPython's test_multiprocessing cases, catalogued by the
+// project; each test says what it checks), on the
 // localhost executor with real workers and a real redis-server. Also: a Pool worker's
 // in-progress list never exists without an expiry.
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// Conformance cases of mp::Process (../shared/conformance.md, section 1), named by their IDs, on
+// Conformance cases of mp::Process (IDs of CPython's test_multiprocessing cases, catalogued by the
+// project; each test says what it checks), on
 // the localhost executor with real workers and a real redis-server. Also: the warm-worker reuse
 // of the localhost executor after join(), and throw-site tracebacks of a failing child.
 #include <gtest/gtest.h>
