@@ -20,6 +20,36 @@ endif()
 run(${CMAKE_COMMAND} -S "${OUTSIDE_SOURCE_DIR}" -B "${WORK_DIR}/build" -G Ninja
     -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_CXX_FLAGS=${flags}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+
+# The third-party executor passes `lithops plugin check` (its lithops_add_plugin_check test).
+run(${CMAKE_COMMAND} -E env --unset=LITHOPS_PLUGIN_PATH
+    ctest --test-dir "${WORK_DIR}/build" --output-on-failure -V)
+message("${last_output}")
+if(NOT last_output MATCHES "lithops plugin check forkexec" OR
+   NOT last_output MATCHES "Process.kill\\(\\) +PASS")
+  message(FATAL_ERROR "the forkexec plugin check did not run")
+endif()
+
+# Its declared section is validated and its secret masked by `lithops config show`.
+file(WRITE "${WORK_DIR}/forkexec.json"
+  "{\n  // a comment, as the library accepts\n  \"lithops\": {\"backend\": \"forkexec\"},\n"
+  "  \"forkexec\": {\"max_children\": 8, \"token\": \"tok-s3cret\", \"max_childs\": 1}\n}\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env "LITHOPS_PLUGIN_PATH=${WORK_DIR}/build"
+    "${prefix}/bin/lithops" --config "${WORK_DIR}/forkexec.json" config show
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc EQUAL 0 OR out MATCHES "tok-s3cret" OR NOT out MATCHES "\"token\": \"\\*\\*\\*\\*\""
+   OR NOT err MATCHES "unknown key in section 'forkexec' 'max_childs'; did you mean 'max_children'")
+  message(FATAL_ERROR "config show did not validate/mask the forkexec section")
+endif()
+
+# The installed examples build from the installed package, and pass their checks.
+run(${CMAKE_COMMAND} -S "${prefix}/share/lithops/examples" -B "${WORK_DIR}/examples" -G Ninja
+    -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_CXX_FLAGS=${flags}")
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/examples")
+run(${CMAKE_COMMAND} -E env --unset=LITHOPS_PLUGIN_PATH
+    ctest --test-dir "${WORK_DIR}/examples" --output-on-failure -V)
+message("${last_output}")
 # The plugins must come from the install prefix: hide the build tree's plugins from the loader.
 run(${CMAKE_COMMAND} -E env --unset=LITHOPS_PLUGIN_PATH "${WORK_DIR}/build/outside_app")
 message("${last_output}")

@@ -4,9 +4,13 @@
 #include <iostream>
 
 #include "cli_context.hpp"
+#include "lithops/multiprocessing/init.hpp"
 #include "lithops/sdk/errors.hpp"
+#include "plugin_check_commands.hpp"
 
 int main(int argc, char** argv) {
+  // `lithops plugin check` starts workers that are this program again: they serve here.
+  lithops::multiprocessing::init(argc, argv);
   CLI::App app{"Lithops C++: Python's multiprocessing API on serverless functions"};
   app.require_subcommand(1);
   lithops::cli::CliContext context;
@@ -16,6 +20,7 @@ int main(int argc, char** argv) {
   lithops::cli::add_runtime_commands(app, context);
   lithops::cli::add_config_commands(app, context);
   lithops::cli::add_clean_commands(app, context);
+  lithops::cli::add_plugin_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,7 +9,8 @@
 
 namespace lithops::sdk {
 
-// 2: Executor::wait_released; 3: StateStore::execute_pipeline_into.
-inline constexpr std::uint32_t kAbiVersion = 3;
+// 2: Executor::wait_released; 3: StateStore::execute_pipeline_into; 4: PluginContext::plugin_name
+// and plugin_file, the exported configuration schema (config_schema.hpp).
+inline constexpr std::uint32_t kAbiVersion = 4;
 
 }  // namespace lithops::sdk
