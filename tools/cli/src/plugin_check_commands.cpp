@@ -76,9 +76,13 @@ LITHOPS_FUNCTION(check_square_or_die);
 int check_square(int x) { return x * x; }
 LITHOPS_FUNCTION(check_square);
 
+void check_echo(mp::Connection c) { c.send_bytes(c.recv_bytes()); }
+LITHOPS_FUNCTION(check_echo);
+
 // --- the driver side ---------------------------------------------------------------------------
 
 struct Result {
+  explicit Result(std::string name) : check(std::move(name)) {}
   std::string check;
   bool passed = false;
   std::string detail;
@@ -230,6 +234,16 @@ std::vector<Result> check_pipe(const std::string& name) {
     auto [a, b] = mp::Pipe();
     return b.poll(200ms) ? std::string("poll said ready on an empty pipe") : std::string();
   });
+  run("an end in another process", [] {
+    auto [a, b] = mp::Pipe();
+    mp::Process p(check_echo, b);
+    p.start();
+    a.send_bytes("ping");
+    const auto back = a.recv_bytes(kDeadline);
+    p.join(kDeadline);
+    if (!back) return std::string("no answer from the Process within 120 s");
+    return *back == "ping" ? std::string() : std::string("the answer changed");
+  });
   run("close -> EOFError", [] {
     auto [a, b] = mp::Pipe();
     a.send_bytes("last");
@@ -277,9 +291,17 @@ int run_check(const std::string& name, const std::string& plugin_dir,
     try {
       found = mp::detail::plugin_schema(name);
       load.passed = !found.kind.empty();
-      load.detail = load.passed ? found.kind + " plugin, name, kind and ABI version agree"
-                                : mp::detail::unknown_plugin_message("executor", name,
-                                                                     "no plugin named");
+      if (load.passed) {
+        load.detail = found.kind + " plugin, name, kind and ABI version agree";
+      } else {
+        load.detail = "no plugin named '" + name + "' on the plugin path; there are";
+        for (const char* kind : {"executor", "state", "pipe"}) {
+          std::string names;
+          for (const auto& n : mp::detail::plugin_names(kind)) names += " " + n;
+          load.detail += std::string(" ") + kind + ":" + (names.empty() ? " (none)" : names) + ";";
+        }
+        load.detail += " give --plugin-dir or set LITHOPS_PLUGIN_PATH";
+      }
     } catch (const std::exception& e) {
       load.detail = e.what();
     }
@@ -300,7 +322,8 @@ int run_check(const std::string& name, const std::string& plugin_dir,
     results.insert(results.end(), more.begin(), more.end());
   }
   std::size_t passed = 0;
-  std::cout << "lithops plugin check " << name << "\n";
+  std::cout << "lithops plugin check " << name
+            << " (worker stderr above, such as the traceback of 'exception -> 1', is expected)\n";
   for (const auto& r : results) {
     passed += r.passed ? 1 : 0;
     std::string check = r.check;
