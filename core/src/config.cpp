@@ -185,16 +185,15 @@ void check_plugin_name(const json::object& lithops, const std::string& origin, c
   if (v == nullptr || !v->is_string()) return;
   const std::string name(v->as_string());
   if (name.empty()) {
-    throw ConfigError(origin + ": 'lithops." + key + "' is empty; use e.g. \"" +
-                      lithops_schema().keys[std::string_view(key) == "backend" ? 0 : 1]
-                          .default_text +
-                      "\"");
+    throw ConfigError(
+        origin + ": 'lithops." + key + "' is empty; use e.g. \"" +
+        lithops_schema().keys[std::string_view(key) == "backend" ? 0 : 1].default_text + "\"");
   }
   if (!detail::plugin_exists(kind, name)) {
-    throw ValueError(origin + ": " +
-                     detail::unknown_plugin_message(
-                         kind, name, "'lithops." + std::string(key) + "' names no " + kind +
-                                         " plugin"));
+    throw ValueError(
+        origin + ": " +
+        detail::unknown_plugin_message(
+            kind, name, "'lithops." + std::string(key) + "' names no " + kind + " plugin"));
   }
 }
 
@@ -321,7 +320,8 @@ void validate_config(const json::object& config, const std::string& origin) {
       throw ConfigError(origin + ": section '" + section + "' must be an object, got " +
                         kind_name(kv.value().kind()));
     }
-    if (found.schema != nullptr) check_declared(kv.value().as_object(), origin, *found.schema, section);
+    if (found.schema != nullptr)
+      check_declared(kv.value().as_object(), origin, *found.schema, section);
   }
 }
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <optional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -61,8 +61,7 @@ std::vector<std::string> plugin_names(const std::string& kind) {
 std::string unknown_plugin_message(const std::string& kind, const std::string& name,
                                    const std::string& what) {
   std::ostringstream msg;
-  msg << (what.empty() ? "unknown " + kind + " plugin" : what) << " '" << name
-      << "'; available: ";
+  msg << (what.empty() ? "unknown " + kind + " plugin" : what) << " '" << name << "'; available: ";
   auto names = plugin_names(kind);
   if (names.empty()) msg << "(none)";
   for (std::size_t i = 0; i < names.size(); ++i) msg << (i ? ", " : "") << names[i];
@@ -120,9 +119,8 @@ boost::dll::shared_library& load(const fs::path& file, const std::string& kind,
   const std::string& wanted = name.empty() ? from_file : name;
   if ((!wanted.empty() && exported != wanted) || (!from_file.empty() && exported != from_file)) {
     throw ConfigError("plugin " + file.string() + " exports the name '" + exported +
-                      "' but was loaded as '" + wanted +
-                      "' (from its file name liblithops_" + kind + "_" +
-                      (from_file.empty() ? wanted : from_file) +
+                      "' but was loaded as '" + wanted + "' (from its file name liblithops_" +
+                      kind + "_" + (from_file.empty() ? wanted : from_file) +
                       ".so); the name in its LITHOPS_*_PLUGIN(...) macro, its file name and the "
                       "configured name must be the same: rename the file (CMake NAME) or fix "
                       "the macro");

@@ -15,11 +15,11 @@
 
 #include <boost/json.hpp>
 
+#include "config_internal.hpp"
 #include "lithops/multiprocessing/config.hpp"
 #include "lithops/multiprocessing/context.hpp"
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/multiprocessing/process.hpp"
-#include "config_internal.hpp"
 #include "lithops/sdk/worker_launch.hpp"
 #include "plugin_loader.hpp"
 #include "process_internal.hpp"

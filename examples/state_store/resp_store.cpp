@@ -22,11 +22,11 @@ namespace sdk = lithops::sdk;
 
 namespace {
 
-const sdk::ConfigSchema kSchema{"example_resp",
-                                "a Redis server over plain TCP",
-                                {{"host", sdk::ConfigType::kString, "server host", "127.0.0.1"},
-                                 {"port", sdk::ConfigType::kInteger, "server port", "6379", 1,
-                                  65535}}};
+const sdk::ConfigSchema kSchema{
+    "example_resp",
+    "a Redis server over plain TCP",
+    {{"host", sdk::ConfigType::kString, "server host", "127.0.0.1"},
+     {"port", sdk::ConfigType::kInteger, "server port", "6379", 1, 65535}}};
 
 // One TCP connection with a read buffer; every call is bounded by a deadline.
 class Connection {

@@ -99,9 +99,8 @@ TEST(PluginLoader, ExportedNameMustMatchTheFileName) {
   EXPECT_NE(m.find("loaded as 'forkexec2'"), std::string::npos) << m;
   EXPECT_NE(m.find("rename the file"), std::string::npos) << m;
   try {
-    mp::detail::check_plugin_file(std::string(LITHOPS_TEST_BAD_PLUGIN_DIR) +
-                                      "/liblithops_executor_forkexec2.so",
-                                  "executor");
+    mp::detail::check_plugin_file(
+        std::string(LITHOPS_TEST_BAD_PLUGIN_DIR) + "/liblithops_executor_forkexec2.so", "executor");
     FAIL();
   } catch (const mp::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("'forkexec'"), std::string::npos) << e.what();
@@ -123,7 +122,8 @@ TEST(PluginLoader, ContextCarriesThePluginNameAndFile) {
   // What mp::init() reads: the same constants the core uses.
   EXPECT_EQ(env[0].second, "localhost");
   EXPECT_EQ(env[1].second, "/x/liblithops_executor_localhost.so");
-  const auto all = lithops::sdk::environment_with({{"LITHOPS_CHECK_A", "1"}, {"LITHOPS_CHECK_A", "2"}});
+  const auto all =
+      lithops::sdk::environment_with({{"LITHOPS_CHECK_A", "1"}, {"LITHOPS_CHECK_A", "2"}});
   EXPECT_EQ(std::count(all.begin(), all.end(), "LITHOPS_CHECK_A=2"), 1);
   EXPECT_EQ(std::count(all.begin(), all.end(), "LITHOPS_CHECK_A=1"), 0);
 }

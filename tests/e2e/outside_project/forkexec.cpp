@@ -123,8 +123,8 @@ class ForkExecExecutor : public sdk::Executor {
     }
     if (listener_ != nullptr) {
       listener_->on_invocation_lost(
-          id, code, "forkexec child " + std::to_string(pid) + " ended with status " +
-                        std::to_string(code));
+          id, code,
+          "forkexec child " + std::to_string(pid) + " ended with status " + std::to_string(code));
     }
   }
 

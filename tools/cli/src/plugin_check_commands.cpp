@@ -151,10 +151,10 @@ std::vector<Result> check_executor(const std::string& name) {
   out.push_back(process_check("Process std::exit(4) (lost)", 4, nullptr, check_std_exit, 4));
   out.push_back(process_check("Process abort() (lost)", -SIGABRT, nullptr, check_abort));
   out.push_back(process_check("Process SIGKILL (lost)", -SIGKILL, nullptr, check_sigkill));
-  out.push_back(process_check("Process.terminate()", -SIGTERM,
-                              [](mp::Process& p) { p.terminate(); }, check_sleep, 60));
-  out.push_back(process_check("Process.kill()", -SIGKILL, [](mp::Process& p) { p.kill(); },
-                              check_sleep, 60));
+  out.push_back(process_check(
+      "Process.terminate()", -SIGTERM, [](mp::Process& p) { p.terminate(); }, check_sleep, 60));
+  out.push_back(process_check(
+      "Process.kill()", -SIGKILL, [](mp::Process& p) { p.kill(); }, check_sleep, 60));
   {
     const long long size = 20LL << 20;
     out.push_back(process_check("20 MiB argument", 0, nullptr, check_size,
@@ -343,13 +343,15 @@ void add_plugin_commands(CLI::App& app, CliContext& context) {
   auto* plugin = app.add_subcommand("plugin", "inspect and test Lithops plugins");
   plugin->require_subcommand(1);
   auto* check = plugin->add_subcommand(
-      "check", "conformance run of a plugin (executor, state store or pipe transport), with a "
-               "pass/fail table");
+      "check",
+      "conformance run of a plugin (executor, state store or pipe transport), with a "
+      "pass/fail table");
   static std::string name;
   static std::string dir;
   check->add_option("name", name, "the plugin's name (liblithops_<kind>_<name>.so)")->required();
-  check->add_option("--plugin-dir", dir, "directory holding the plugin (prepended to the search "
-                                         "path, LITHOPS_PLUGIN_PATH)");
+  check->add_option("--plugin-dir", dir,
+                    "directory holding the plugin (prepended to the search "
+                    "path, LITHOPS_PLUGIN_PATH)");
   check->callback([&context] {
     const int code = run_check(name, dir, context.config_file);
     if (code != 0) throw CliError("plugin '" + name + "' failed the conformance check");

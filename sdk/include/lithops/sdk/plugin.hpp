@@ -108,10 +108,10 @@ using ConfigSchemaFn = const ConfigSchema*();
 
 // The plugin's configuration declaration: SCHEMA is a `const lithops::sdk::ConfigSchema` with
 // static storage duration (a global of the plugin).
-#define LITHOPS_PLUGIN_CONFIG(SCHEMA)                                                   \
-  namespace {                                                                           \
-  namespace lithops_plugin_export_ {                                                    \
-  const ::lithops::sdk::ConfigSchema* config_schema() { return &(SCHEMA); }             \
-  }                                                                                     \
-  }                                                                                     \
+#define LITHOPS_PLUGIN_CONFIG(SCHEMA)                                       \
+  namespace {                                                               \
+  namespace lithops_plugin_export_ {                                        \
+  const ::lithops::sdk::ConfigSchema* config_schema() { return &(SCHEMA); } \
+  }                                                                         \
+  }                                                                         \
   BOOST_DLL_ALIAS(lithops_plugin_export_::config_schema, lithops_plugin_config_schema)

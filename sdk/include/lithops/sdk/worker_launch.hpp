@@ -110,9 +110,9 @@ inline std::vector<std::string> environment_with(const Environment& overrides) {
 }
 
 struct SpawnOptions {
-  Environment extra_env;                     // the plugin's own variables
-  std::vector<std::pair<int, int>> fds;      // {descriptor here, descriptor in the worker}
-  bool stdin_from_dev_null = true;           // as Python's multiprocessing children
+  Environment extra_env;                 // the plugin's own variables
+  std::vector<std::pair<int, int>> fds;  // {descriptor here, descriptor in the worker}
+  bool stdin_from_dev_null = true;       // as Python's multiprocessing children
 };
 
 // Starts the running program again as a worker of this plugin (posix_spawn): same executable and
