@@ -52,4 +52,36 @@ run(${CMAKE_COMMAND} -E env --unset=LITHOPS_PLUGIN_PATH
 message("${last_output}")
 # The plugins must come from the install prefix: hide the build tree's plugins from the loader.
 run(${CMAKE_COMMAND} -E env --unset=LITHOPS_PLUGIN_PATH "${WORK_DIR}/build/outside_app")
-message("${last_output}")
+set(app_output "${last_output}")
+
+# The example state store holds a whole session: the executor checks on localhost with
+# "lithops": {"state_store": "example_resp"}, against a redis-server of this test's own.
+find_program(REDIS_SERVER redis-server)
+find_program(REDIS_CLI redis-cli)
+if(REDIS_SERVER AND REDIS_CLI)
+  string(RANDOM LENGTH 4 ALPHABET 0123456789 n)
+  math(EXPR port "20000 + ${n}")
+  run("${REDIS_SERVER}" --port ${port} --bind 127.0.0.1 --save "" --appendonly no
+      --daemonize yes --pidfile "${WORK_DIR}/redis.pid" --dir "${WORK_DIR}")
+  set(ready FALSE)
+  foreach(attempt RANGE 200)  # until it answers PING (it daemonized before listening)
+    execute_process(COMMAND "${REDIS_CLI}" -p ${port} ping OUTPUT_VARIABLE pong ERROR_QUIET)
+    if(pong MATCHES "PONG")
+      set(ready TRUE)
+      break()
+    endif()
+    execute_process(COMMAND ${CMAKE_COMMAND} -E sleep 0.05)
+  endforeach()
+  file(WRITE "${WORK_DIR}/resp.json"
+    "{\"example_resp\": {\"host\": \"127.0.0.1\", \"port\": ${port}}}\n")
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env
+      "LITHOPS_PLUGIN_PATH=${WORK_DIR}/examples"
+      "${prefix}/bin/lithops" --config "${WORK_DIR}/resp.json" plugin check example_resp
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  execute_process(COMMAND "${REDIS_CLI}" -p ${port} shutdown nosave ERROR_QUIET)
+  message("${out}")
+  if(NOT ready OR NOT rc EQUAL 0 OR NOT out MATCHES "13 of 13 checks passed")
+    message(FATAL_ERROR "the example state store failed its check (${rc}):\n${out}\n${err}")
+  endif()
+endif()
+message("${app_output}")
