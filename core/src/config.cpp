@@ -185,9 +185,11 @@ void check_plugin_name(const json::object& lithops, const std::string& origin, c
   if (v == nullptr || !v->is_string()) return;
   const std::string name(v->as_string());
   if (name.empty()) {
-    throw ConfigError(
-        origin + ": 'lithops." + key + "' is empty; use e.g. \"" +
-        lithops_schema().keys[std::string_view(key) == "backend" ? 0 : 1].default_text + "\"");
+    std::string example;
+    for (const auto& k : lithops_schema().keys) {
+      if (k.name == key) example = k.default_text;  // "localhost" / "redis"
+    }
+    throw ConfigError(origin + ": 'lithops." + key + "' is empty; use e.g. \"" + example + "\"");
   }
   if (!detail::plugin_exists(kind, name)) {
     throw ValueError(

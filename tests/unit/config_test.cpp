@@ -5,12 +5,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include <boost/json.hpp>
 
 #include <lithops/multiprocessing.hpp>
 
 #include "config_internal.hpp"
+#include "plugin_loader.hpp"
 
 namespace mp = lithops::multiprocessing;
 namespace fs = std::filesystem;
@@ -245,4 +248,26 @@ TEST_F(ConfigFiles, GetStartMethodReadsTheConfigFile) {
                             json::parse(R"({"lithops": {"backend": "localhost"}})"));
   EXPECT_EQ(mp::get_start_method(), "localhost");  // the parameter still wins over the file
   mp::config::set_parameter(mp::config::LITHOPS_CONFIG, json::object{});
+}
+
+// The documentation tables list every key the shipped plugins declare (issue 21).
+TEST(ConfigDeclarations, EveryDeclaredKeyIsDocumented) {
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string configuration = read(std::string(LITHOPS_TEST_DOCS_DIR) + "/configuration.md");
+  const std::string lambda = read(std::string(LITHOPS_TEST_DOCS_DIR) + "/backends/aws_lambda.md");
+  ASSERT_FALSE(configuration.empty());
+  ASSERT_FALSE(lambda.empty());
+  for (const char* plugin : {"redis", "localhost", "nanomsg", "aws_lambda"}) {
+    const auto found = mp::detail::plugin_schema(plugin);
+    ASSERT_NE(found.schema, nullptr) << plugin << " declares no configuration";
+    EXPECT_EQ(found.schema->section, plugin);
+    const std::string& doc = std::string_view(plugin) == "aws_lambda" ? lambda : configuration;
+    for (const auto& key : found.schema->keys) {
+      EXPECT_NE(doc.find("`" + key.name + "`"), std::string::npos)
+          << plugin << "." << key.name << " is declared but not documented";
+    }
+  }
 }
