@@ -11,8 +11,13 @@
 #include "config_internal.hpp"
 #include "lithops/multiprocessing/config.hpp"
 #include "lithops/multiprocessing/errors.hpp"
+#include "lithops/sdk/config_schema.hpp"
+#include "plugin_loader.hpp"
 
 namespace lithops::multiprocessing {
+using detail::plugin_names;
+using detail::plugin_schema;
+using detail::PluginSchema;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
@@ -58,26 +63,6 @@ const char* kind_name(json::kind k) {
                    kind_name(v.kind()) + " " + json::serialize(v));
 }
 
-void check_section(const json::object& config, const std::string& origin, const char* section,
-                   std::initializer_list<std::pair<const char*, json::kind>> keys) {
-  auto it = config.find(section);
-  if (it == config.end()) return;
-  if (!it->value().is_object()) {
-    throw ConfigError(origin + ": section '" + section + "' must be an object, got " +
-                      kind_name(it->value().kind()));
-  }
-  for (const auto& [key, kind] : keys) {
-    auto k = it->value().as_object().find(key);
-    if (k == it->value().as_object().end() || k->value().is_null()) continue;
-    bool ok = k->value().kind() == kind || (kind == json::kind::int64 && k->value().is_uint64()) ||
-              (kind == json::kind::double_ && k->value().is_number());
-    if (!ok) {
-      throw ConfigError(origin + ": '" + std::string(section) + "." + key + "' must be " +
-                        kind_name(kind) + ", got " + kind_name(k->value().kind()));
-    }
-  }
-}
-
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -92,10 +77,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-std::string nearest(std::string_view word, std::initializer_list<const char*> known) {
+std::string nearest(std::string_view word, const std::vector<std::string>& known) {
   std::string best;
   std::size_t best_d = static_cast<std::size_t>(-1);
-  for (const char* k : known) {
+  for (const auto& k : known) {
     auto d = edit_distance(word, k);
     if (d < best_d) {
       best_d = d;
@@ -108,15 +93,114 @@ std::string nearest(std::string_view word, std::initializer_list<const char*> kn
 // Unknown names are warnings, not errors (a newer config on an older build still runs), but
 // they name the nearest valid one: a typo should not silently fall back to a default.
 void warn_unknown(const json::object& o, const std::string& origin, const std::string& where,
-                  std::initializer_list<const char*> known) {
+                  const std::vector<std::string>& known) {
   for (const auto& kv : o) {
     bool found = false;
-    for (const char* k : known) found |= kv.key() == k;
-    if (!found) {
+    for (const auto& k : known) found |= kv.key() == k;
+    if (!found && !known.empty()) {
       std::fprintf(stderr, "lithops: warning: %s: unknown %s '%s'; did you mean '%s'?\n",
                    origin.c_str(), where.c_str(), std::string(kv.key()).c_str(),
                    nearest(kv.key(), known).c_str());
     }
+  }
+}
+
+bool kind_matches(sdk::ConfigType type, const json::value& v) {
+  switch (type) {
+    case sdk::ConfigType::kString:
+      return v.is_string();
+    case sdk::ConfigType::kInteger:
+      return v.is_int64() || v.is_uint64();
+    case sdk::ConfigType::kNumber:
+      return v.is_number();
+    case sdk::ConfigType::kBool:
+      return v.is_bool();
+    case sdk::ConfigType::kObject:
+      return v.is_object();
+    case sdk::ConfigType::kArray:
+      return v.is_array();
+  }
+  return false;
+}
+
+std::string number_text(double d) {
+  json::value v = d;
+  if (d == static_cast<double>(static_cast<long long>(d))) v = static_cast<long long>(d);
+  return json::serialize(v);
+}
+
+// What a key expects, for errors: "an integer from 1 to 4096".
+std::string expectation(const sdk::ConfigKey& key) {
+  std::string out = sdk::config_type_name(key.type);
+  if (key.minimum && key.maximum) {
+    out += " from " + number_text(*key.minimum) + " to " + number_text(*key.maximum);
+  } else if (key.minimum) {
+    out += " >= " + number_text(*key.minimum);
+  } else if (key.maximum) {
+    out += " <= " + number_text(*key.maximum);
+  }
+  return out;
+}
+
+// Checks config[section] against a declaration: types and ranges are errors, unknown keys
+// warnings naming the nearest declared key.
+void check_declared(const json::object& section_value, const std::string& origin,
+                    const sdk::ConfigSchema& schema, const std::string& section) {
+  std::vector<std::string> names;
+  for (const auto& key : schema.keys) {
+    names.push_back(key.name);
+    const auto* v = section_value.if_contains(key.name);
+    if (v == nullptr || v->is_null()) continue;
+    bool ok = kind_matches(key.type, *v);
+    if (ok && v->is_number() && (key.minimum || key.maximum)) {
+      const double d = v->to_number<double>();
+      ok = (!key.minimum || d >= *key.minimum) && (!key.maximum || d <= *key.maximum);
+    }
+    if (!ok) {
+      throw ConfigError(origin + ": '" + section + "." + key.name + "' must be " +
+                        expectation(key) + ", got " + kind_name(v->kind()) +
+                        (key.secret ? std::string() : " " + json::serialize(*v)));
+    }
+  }
+  warn_unknown(section_value, origin, "key in section '" + section + "'", names);
+}
+
+// The core's own section.
+const sdk::ConfigSchema& lithops_schema() {
+  static const auto* schema = new sdk::ConfigSchema{
+      "lithops",
+      "the session: which plugins it uses",
+      {{"backend", sdk::ConfigType::kString, "executor plugin (start method)", "localhost"},
+       {"state_store", sdk::ConfigType::kString, "state store plugin", "redis"},
+       {"workers", sdk::ConfigType::kInteger, "default Pool size", "cpu count", 1, 1e6},
+       {"log_level", sdk::ConfigType::kString, "log level", "WARNING"},
+       {"storage", sdk::ConfigType::kString, "(unused)", ""},
+       {"lost_grace_period", sdk::ConfigType::kNumber,
+        "seconds an ended invocation may still report its exit before it is lost", "5", 0, 3600},
+       {"liveness_ttl", sdk::ConfigType::kInteger, "seconds; TTL of the session's liveness key",
+        "30", 3, 86400},
+       {"progress", sdk::ConfigType::kBool, "progress bar for Pool maps on a terminal", "false"}}};
+  return *schema;
+}
+
+// A plugin named in the config must be on the plugin path: the error lists those that are.
+void check_plugin_name(const json::object& lithops, const std::string& origin, const char* key,
+                       const char* kind) {
+  const auto* v = lithops.if_contains(key);
+  if (v == nullptr || !v->is_string()) return;
+  const std::string name(v->as_string());
+  if (name.empty()) {
+    std::string example;
+    for (const auto& k : lithops_schema().keys) {
+      if (k.name == key) example = k.default_text;  // "localhost" / "redis"
+    }
+    throw ConfigError(origin + ": 'lithops." + key + "' is empty; use e.g. \"" + example + "\"");
+  }
+  if (!detail::plugin_exists(kind, name)) {
+    throw ValueError(
+        origin + ": " +
+        detail::unknown_plugin_message(
+            kind, name, "'lithops." + std::string(key) + "' names no " + kind + " plugin"));
   }
 }
 
@@ -134,7 +218,12 @@ void set_parameter(std::string_view key, const json::value& value) {
     if (!value.is_int64() && !value.is_uint64()) reject(key, value, "an integer number of seconds");
     if (value.to_number<long long>() <= 0) reject(key, value, "a positive number of seconds");
   } else if (key == PIPE_CONNECTION_TYPE) {
-    if (!value.is_string()) reject(key, value, "a string: \"redislist\" or \"nanomsg\"");
+    if (!value.is_string()) reject(key, value, "a string naming a pipe transport plugin");
+    if (!detail::plugin_exists("pipe", std::string(value.as_string()))) {
+      throw ValueError(detail::unknown_plugin_message(
+          "pipe", std::string(value.as_string()),
+          "mp::config::PIPE_CONNECTION_TYPE names no pipe transport plugin"));
+    }
   } else if (key == ENV_VARS) {
     if (!value.is_object()) reject(key, value, "an object of string values");
     for (const auto& kv : value.as_object()) {
@@ -209,63 +298,53 @@ json::object load_config_file(const fs::path& file) {
 }
 
 void validate_config(const json::object& config, const std::string& origin) {
-  check_section(config, origin, "lithops",
-                {{"backend", json::kind::string},
-                 {"storage", json::kind::string},
-                 {"log_level", json::kind::string},
-                 {"workers", json::kind::int64},
-                 {"lost_grace_period", json::kind::double_},
-                 {"liveness_ttl", json::kind::int64},
-                 {"progress", json::kind::bool_}});
-  check_section(config, origin, "redis",
-                {{"host", json::kind::string},
-                 {"port", json::kind::int64},
-                 {"password", json::kind::string},
-                 {"username", json::kind::string},
-                 {"db", json::kind::int64},
-                 {"unix_socket", json::kind::string},
-                 {"url", json::kind::string},
-                 {"password_file", json::kind::string},
-                 {"tls", json::kind::object}});
-  check_section(config, origin, "localhost",
-                {{"max_workers", json::kind::int64},
-                 {"idle_timeout", json::kind::double_},
-                 {"prewarm", json::kind::int64},
-                 {"worker_env", json::kind::object}});
-  for (const char* s : {"aws_lambda", "code_engine", "openwhisk", "nanomsg"}) {
-    check_section(config, origin, s, {});
+  std::vector<std::string> sections{"lithops"};
+  for (const char* kind : {"executor", "state", "pipe"}) {
+    for (auto& n : plugin_names(kind)) sections.push_back(std::move(n));
   }
-  warn_unknown(
-      config, origin, "section",
-      {"lithops", "redis", "localhost", "aws_lambda", "code_engine", "openwhisk", "nanomsg"});
-  if (auto* l = config.if_contains("lithops"); l && l->is_object()) {
-    warn_unknown(
-        l->as_object(), origin, "key in section 'lithops'",
-        {"backend", "state_store", "workers", "log_level", "storage", "lost_grace_period",
-         "liveness_ttl", "progress"});
-  }
-  if (auto* r = config.if_contains("redis"); r && r->is_object()) {
-    warn_unknown(r->as_object(), origin, "key in section 'redis'",
-                 {"host", "port", "password", "username", "db", "unix_socket", "connect_timeout",
-                  "pool_size", "url", "password_file", "tls"});
-  }
-  if (auto* r = config.if_contains("localhost"); r && r->is_object()) {
-    warn_unknown(r->as_object(), origin, "key in section 'localhost'",
-                 {"max_workers", "idle_timeout", "prewarm", "worker_env"});
-  }
-  auto it = config.find("lithops");
-  if (it != config.end()) {
-    if (const auto* g = it->value().as_object().if_contains("lost_grace_period");
-        g != nullptr && g->is_number() &&
-        (g->to_number<double>() < 0 || g->to_number<double>() > 3600)) {
-      throw ConfigError(origin +
-                        ": 'lithops.lost_grace_period' must be from 0 to 3600 seconds, got " +
-                        json::serialize(*g));
+  for (const auto& kv : config) {
+    const std::string section(kv.key());
+    if (section == "lithops") {
+      if (!kv.value().is_object()) {
+        throw ConfigError(origin + ": section 'lithops' must be an object, got " +
+                          kind_name(kv.value().kind()));
+      }
+      const auto& l = kv.value().as_object();
+      check_declared(l, origin, lithops_schema(), section);
+      check_plugin_name(l, origin, "backend", "executor");
+      check_plugin_name(l, origin, "state_store", "state");
+      continue;
     }
-    auto b = it->value().as_object().find("backend");
-    if (b != it->value().as_object().end() && b->value().is_string() &&
-        b->value().as_string().empty()) {
-      throw ConfigError(origin + ": 'lithops.backend' is empty; use e.g. \"localhost\"");
+    const auto found = plugin_schema(section);
+    if (found.kind.empty()) {
+      std::fprintf(stderr,
+                   "lithops: warning: %s: unknown section '%s'; did you mean '%s'? (no plugin of "
+                   "that name is on the plugin path)\n",
+                   origin.c_str(), section.c_str(), nearest(section, sections).c_str());
+      continue;
+    }
+    if (!kv.value().is_object()) {
+      throw ConfigError(origin + ": section '" + section + "' must be an object, got " +
+                        kind_name(kv.value().kind()));
+    }
+    if (found.schema != nullptr)
+      check_declared(kv.value().as_object(), origin, *found.schema, section);
+  }
+}
+
+void mask_declared_secrets(json::object& config) {
+  for (auto& kv : config) {
+    if (kv.key() == "lithops" || !kv.value().is_object()) continue;
+    PluginSchema found;
+    try {
+      found = plugin_schema(std::string(kv.key()));
+    } catch (const std::exception&) {
+      continue;  // a plugin that does not load declares nothing; the heuristic masking still runs
+    }
+    if (found.schema == nullptr) continue;
+    for (const auto& key : found.schema->keys) {
+      auto* v = kv.value().as_object().if_contains(key.name);
+      if (key.secret && v != nullptr && !v->is_null()) *v = "****";
     }
   }
 }

@@ -16,8 +16,15 @@ std::optional<std::filesystem::path> find_config_file();
 // Parses and validates a config file; mp::ConfigError names the file, the line and the problem.
 boost::json::object load_config_file(const std::filesystem::path& file);
 
-// Checks the shape of a whole config (sections are objects, known keys have the right type).
+// Checks a whole config: 'lithops' against the core's keys (its backend / state_store must name
+// plugins on the plugin path: ValueError listing those found), every other section against the
+// declaration of the plugin of that name (wrong type or range: ConfigError naming the key and
+// what it expects; unknown key: a warning naming the nearest declared one); a section no plugin
+// is named after is a warning.
 void validate_config(const boost::json::object& config, const std::string& origin);
+
+// Replaces the values of keys that plugins declare secret (config_schema.hpp) with "****".
+void mask_declared_secrets(boost::json::object& config);
 
 // Deep merge: objects merge key by key, anything else in `over` replaces.
 void merge_into(boost::json::object& base, const boost::json::object& over);

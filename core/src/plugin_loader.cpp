@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -38,7 +39,9 @@ std::string search_path_text() {
   return out.str();
 }
 
-std::vector<std::string> available(const std::string& kind) {
+}  // namespace
+
+std::vector<std::string> plugin_names(const std::string& kind) {
   std::vector<std::string> names;
   const std::string prefix = "liblithops_" + kind + "_";
   for (const auto& dir : plugin_search_path()) {
@@ -51,10 +54,37 @@ std::vector<std::string> available(const std::string& kind) {
       }
     }
   }
+  std::sort(names.begin(), names.end());
   return names;
 }
 
-boost::dll::shared_library& load(const fs::path& file, const std::string& kind) {
+std::string unknown_plugin_message(const std::string& kind, const std::string& name,
+                                   const std::string& what) {
+  std::ostringstream msg;
+  msg << (what.empty() ? "unknown " + kind + " plugin" : what) << " '" << name << "'; available: ";
+  auto names = plugin_names(kind);
+  if (names.empty()) msg << "(none)";
+  for (std::size_t i = 0; i < names.size(); ++i) msg << (i ? ", " : "") << names[i];
+  msg << ". Looked for " << file_name(kind, name) << " in:" << search_path_text()
+      << "\nSet LITHOPS_PLUGIN_PATH to the directory that holds it, or fix the name in the config.";
+  return msg.str();
+}
+
+namespace {
+
+// The name a plugin file stands for: liblithops_<kind>_<name>.so -> <name>.
+std::string name_from_file(const fs::path& file, const std::string& kind) {
+  const std::string f = file.filename().string();
+  const std::string prefix = "liblithops_" + kind + "_";
+  if (f.starts_with(prefix) && f.ends_with(".so") && f.size() > prefix.size() + 3) {
+    return f.substr(prefix.size(), f.size() - prefix.size() - 3);
+  }
+  return {};
+}
+
+// `name`: the name the plugin was asked for ("" = whatever its file name says).
+boost::dll::shared_library& load(const fs::path& file, const std::string& kind,
+                                 const std::string& name) {
   std::lock_guard lock(libs_mutex());
   auto it = libs().find(file);
   if (it != libs().end()) return it->second;
@@ -82,38 +112,63 @@ boost::dll::shared_library& load(const fs::path& file, const std::string& kind) 
     throw ConfigError("plugin " + file.string() + " is a '" + actual_kind + "' plugin, not '" +
                       kind + "'");
   }
+  // One name: the one asked for, the file's and the exported one must agree, or a worker started
+  // under one name would look for another (issue 25: such a worker exits at once, forever).
+  const std::string exported = lib.get_alias<sdk::StringFn>("lithops_plugin_name")();
+  const std::string from_file = name_from_file(file, kind);
+  const std::string& wanted = name.empty() ? from_file : name;
+  if ((!wanted.empty() && exported != wanted) || (!from_file.empty() && exported != from_file)) {
+    throw ConfigError("plugin " + file.string() + " exports the name '" + exported +
+                      "' but was loaded as '" + wanted + "' (from its file name liblithops_" +
+                      kind + "_" + (from_file.empty() ? wanted : from_file) +
+                      ".so); the name in its LITHOPS_*_PLUGIN(...) macro, its file name and the "
+                      "configured name must be the same: rename the file (CMake NAME) or fix "
+                      "the macro");
+  }
   return libs().emplace(file, std::move(lib)).first->second;
 }
 
-boost::dll::shared_library& find(const std::string& kind, const std::string& name) {
+std::optional<fs::path> locate(const std::string& kind, const std::string& name) {
   const auto fname = file_name(kind, name);
   for (const auto& dir : plugin_search_path()) {
     auto candidate = dir / fname;
     std::error_code ec;
-    if (fs::exists(candidate, ec)) return load(candidate, kind);
+    if (fs::exists(candidate, ec)) return candidate;
   }
-  std::ostringstream msg;
-  msg << "unknown " << kind << " plugin '" << name << "'; available: ";
-  auto names = available(kind);
-  if (names.empty()) msg << "(none)";
-  for (std::size_t i = 0; i < names.size(); ++i) msg << (i ? ", " : "") << names[i];
-  msg << ". Looked for " << fname << " in:" << search_path_text()
-      << "\nSet LITHOPS_PLUGIN_PATH to the directory that holds it, or fix the name in the config.";
-  throw ConfigError(msg.str());
+  return std::nullopt;
+}
+
+struct Found {
+  boost::dll::shared_library* lib;
+  fs::path file;
+};
+
+Found find(const std::string& kind, const std::string& name) {
+  if (auto file = locate(kind, name)) return {&load(*file, kind, name), *file};
+  throw ConfigError(unknown_plugin_message(kind, name, ""));
+}
+
+template <class Factory>
+auto create_from(const Found& found, const std::string& kind, const std::string& name,
+                 const char* symbol, const sdk::PluginContext& ctx) {
+  auto& lib = *found.lib;
+  if (!lib.has(symbol)) {
+    throw ConfigError("plugin '" + name + "' (" + kind + ") does not export " + symbol);
+  }
+  sdk::PluginContext named = ctx;
+  named.plugin_name = name;
+  named.plugin_file = found.file.string();
+  try {
+    return lib.get_alias<Factory>(symbol)(named);
+  } catch (const sdk::PluginError& e) {
+    throw ConfigError(e.what());
+  }
 }
 
 template <class Factory>
 auto create(const std::string& kind, const std::string& name, const char* symbol,
             const sdk::PluginContext& ctx) {
-  auto& lib = find(kind, name);
-  if (!lib.has(symbol)) {
-    throw ConfigError("plugin '" + name + "' (" + kind + ") does not export " + symbol);
-  }
-  try {
-    return lib.get_alias<Factory>(symbol)(ctx);
-  } catch (const sdk::PluginError& e) {
-    throw ConfigError(e.what());
-  }
+  return create_from<Factory>(find(kind, name), kind, name, symbol, ctx);
 }
 
 }  // namespace
@@ -139,7 +194,34 @@ std::vector<fs::path> plugin_search_path() {
   return dirs;
 }
 
-void check_plugin_file(const fs::path& file, const std::string& kind) { load(file, kind); }
+void check_plugin_file(const fs::path& file, const std::string& kind) { load(file, kind, ""); }
+
+bool plugin_exists(const std::string& kind, const std::string& name) {
+  return locate(kind, name).has_value();
+}
+
+PluginSchema plugin_schema(const std::string& name) {
+  for (const char* kind : {"executor", "state", "pipe"}) {
+    auto file = locate(kind, name);
+    if (!file) continue;
+    auto& lib = load(*file, kind, name);
+    PluginSchema out;
+    out.kind = kind;
+    if (lib.has("lithops_plugin_config_schema")) {
+      out.schema = lib.get_alias<sdk::ConfigSchemaFn>("lithops_plugin_config_schema")();
+    }
+    return out;
+  }
+  return {};
+}
+
+std::unique_ptr<sdk::WorkerRuntime> create_worker_runtime_from(const fs::path& file,
+                                                               const std::string& name,
+                                                               const sdk::PluginContext& ctx) {
+  Found found{&load(file, "executor", name), file};
+  return create_from<sdk::WorkerRuntimeFactory>(found, "executor", name,
+                                                "lithops_create_worker_runtime", ctx);
+}
 
 std::vector<PluginFile> scan_plugin_files() {
   // Probed libraries stay loaded, as the loader's do: unloading code that may have started

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lithops/sdk/config_schema.hpp"
 #include "lithops/sdk/executor.hpp"
 #include "lithops/sdk/pipe_transport.hpp"
 #include "lithops/sdk/plugin_context.hpp"
@@ -47,7 +48,30 @@ std::unique_ptr<sdk::StateStore> create_state_store(const std::string& name,
 std::unique_ptr<sdk::PipeTransport> create_pipe_transport(const std::string& name,
                                                           const sdk::PluginContext& ctx);
 
-// Loads a plugin file directly (tests, diagnostics) and checks its ABI version and kind.
+// Loads a plugin file directly (tests, diagnostics) and checks its ABI version, kind and that its
+// exported name is the one its file name says.
 void check_plugin_file(const std::filesystem::path& file, const std::string& kind);
+
+// The names of the plugins of a kind on the search path (from their file names), sorted.
+std::vector<std::string> plugin_names(const std::string& kind);
+bool plugin_exists(const std::string& kind, const std::string& name);
+// "unknown <kind> plugin 'x'; available: a, b. Looked for ... in: ..." (`what` replaces
+// "unknown <kind> plugin").
+std::string unknown_plugin_message(const std::string& kind, const std::string& name,
+                                   const std::string& what);
+
+// The plugin named `name` (of any kind) and its configuration declaration: kind empty when no
+// plugin has that name; schema null when it declares none. Loads the plugin (and may throw as
+// create_* does).
+struct PluginSchema {
+  std::string kind;
+  const sdk::ConfigSchema* schema = nullptr;
+};
+PluginSchema plugin_schema(const std::string& name);
+
+// A worker's runtime from the very file the driver loaded (LITHOPS_WORKER_PLUGIN_FILE).
+std::unique_ptr<sdk::WorkerRuntime> create_worker_runtime_from(const std::filesystem::path& file,
+                                                               const std::string& name,
+                                                               const sdk::PluginContext& ctx);
 
 }  // namespace lithops::multiprocessing::detail

@@ -350,6 +350,10 @@ void PoolCore::handle(const json::object& r) {
       if (it == jobs_.end()) return;  // already completed or failed
       job = it->second;
     }
+    {
+      std::lock_guard lock(mutex_);
+      early_losses_ = 0;  // workers do run tasks
+    }
     const auto start = r.at("start").to_number<std::size_t>();
     if (export_dir_) record_chunk(*job, r);
     bool complete;
@@ -398,6 +402,10 @@ void PoolCore::handle(const json::object& r) {
     const std::string wip = base_ + "wip:" + wid;
     auto running = store_.run({"LRANGE", wip, "0", "-1"});
     store_.run({"DEL", wip});
+    bool ran_a_task = false;
+    for (const auto& m : running.elements) {
+      ran_a_task = ran_a_task || (m.str != kStopSentinel && m.str != kWipMarker);
+    }
     for (const auto& m : running.elements) {
       if (m.str == kStopSentinel || m.str == kWipMarker) continue;
       auto task = json::parse(m.str).as_object();
@@ -419,15 +427,30 @@ void PoolCore::handle(const json::object& r) {
       job.reset();  // may release the last reference (an imap stream's)
       if (t_collector_outlived_its_core) return;
     }
+    std::exception_ptr gave_up;
     {
       std::lock_guard lock(mutex_);
       workers_.erase(wid);
+      if (state_ != State::kTerminate) early_losses_ = ran_a_task ? 0 : early_losses_ + 1;
       const bool pending = !jobs_.empty();
-      if (state_ == State::kRun || (state_ == State::kClose && pending)) {
+      if (early_losses_ >= max_early_losses() && !broken_) {
+        // CPython's Pool cannot start workers that die at once either; here that would be an
+        // endless respawn (a worker program that never reaches mp::init, a plugin whose worker
+        // side fails): give up with the last loss's reason instead.
+        broken_ = std::make_exception_ptr(ProcessError(
+            "Pool workers keep dying before they run a task: " + std::to_string(early_losses_) +
+            " in a row were lost, the last one because " + reason +
+            ". The pool stops replacing them; check the workers' stderr, that main() calls "
+            "mp::init(argc, argv) first, and that the executor plugin starts its workers with "
+            "lithops::sdk::worker_environment()"));
+        gave_up = broken_;
+      } else if (!broken_ && (state_ == State::kRun || (state_ == State::kClose && pending))) {
         spawn_worker();
         if (state_ == State::kClose) push_stops(1);
       }
     }
+    if (gave_up) fail_all(gave_up);
+    if (t_collector_outlived_its_core) return;
     workers_cv_.notify_all();
   }
 }

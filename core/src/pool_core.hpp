@@ -1,6 +1,7 @@
 // Internals of the driver side of Pool, shared by pool.cpp (map/apply) and imap.cpp (streams).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -94,6 +95,7 @@ class PoolCore {
   };
 
   void spawn_worker();  // caller holds mutex_
+  int max_early_losses() const { return std::max(4, 2 * processes_); }
   void push_stops(std::size_t n);
   void collect();
   bool collect_batch(std::vector<std::string>& records);  // false: stop collecting
@@ -120,6 +122,9 @@ class PoolCore {
   std::map<unsigned long long, std::shared_ptr<JobBase>> jobs_;
   unsigned long long next_job_ = 0;
   int worker_counter_ = 0;
+  // Workers lost in a row without running a task (reset by any chunk result): past a bound the
+  // pool is broken instead of respawning without end (a worker that cannot start at all).
+  int early_losses_ = 0;
   std::exception_ptr broken_;
 
   std::optional<std::string> export_dir_;  // EXPORT_EXECUTION_DETAILS

@@ -15,10 +15,12 @@
 
 #include <boost/json.hpp>
 
+#include "config_internal.hpp"
 #include "lithops/multiprocessing/config.hpp"
 #include "lithops/multiprocessing/context.hpp"
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/multiprocessing/process.hpp"
+#include "lithops/sdk/worker_launch.hpp"
 #include "plugin_loader.hpp"
 #include "process_internal.hpp"
 #include "runtime.hpp"
@@ -228,15 +230,16 @@ std::vector<std::string> get_all_start_methods() {
 }
 
 std::string get_start_method() {
-  if (const char* b = std::getenv("LITHOPS_WORKER_BACKEND"); b && *b && !detail::in_driver()) {
+  if (const char* b = std::getenv(sdk::kWorkerBackendEnv); b && *b && !detail::in_driver()) {
     return b;
   }
-  auto config = config::get_parameter(config::LITHOPS_CONFIG);
-  if (const auto* o = config.if_object()) {
-    if (const auto* l = o->if_contains("lithops"); l && l->is_object()) {
-      if (const auto* b = l->as_object().if_contains("backend"); b && b->is_string()) {
-        return std::string(b->as_string());
-      }
+  // The session's backend once it runs; before, the one it will start with: the config file
+  // merged with mp::config::LITHOPS_CONFIG (as the runtime will read them).
+  auto* rt = detail::Runtime::current();
+  const json::object config = rt != nullptr ? rt->config() : detail::effective_config();
+  if (const auto* l = config.if_contains("lithops"); l && l->is_object()) {
+    if (const auto* b = l->as_object().if_contains("backend"); b && b->is_string()) {
+      return std::string(b->as_string());
     }
   }
   return "localhost";

@@ -12,6 +12,7 @@
 #include "lithops/multiprocessing/errors.hpp"
 #include "lithops/multiprocessing/init.hpp"
 #include "lithops/multiprocessing/registry.hpp"
+#include "lithops/sdk/worker_launch.hpp"
 #include "output_stream.hpp"
 #include "plugin_loader.hpp"
 #include "process_internal.hpp"
@@ -150,7 +151,7 @@ void handle_payload(const std::string& payload) {
 
 void init(int /*argc*/, char** /*argv*/) {
   std::string backend;
-  if (const char* b = std::getenv("LITHOPS_WORKER_BACKEND"); b && *b) {
+  if (const char* b = std::getenv(sdk::kWorkerBackendEnv); b && *b) {
     backend = b;
   } else if (std::getenv("AWS_LAMBDA_RUNTIME_API")) {
     backend = "aws_lambda";
@@ -166,7 +167,12 @@ void init(int /*argc*/, char** /*argv*/) {
     sdk::PluginContext ctx;
     ctx.config = &empty;
     ctx.section = &empty;
-    auto runtime = detail::create_worker_runtime(backend, ctx);
+    std::unique_ptr<sdk::WorkerRuntime> runtime;
+    if (const char* file = std::getenv(sdk::kWorkerPluginFileEnv); file && *file) {
+      runtime = detail::create_worker_runtime_from(file, backend, ctx);
+    } else {
+      runtime = detail::create_worker_runtime(backend, ctx);
+    }
     code = runtime->serve([](const std::string& payload) { detail::handle_payload(payload); });
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lithops worker (%s backend) failed: %s\n", backend.c_str(), e.what());

@@ -39,6 +39,7 @@ int kill_self_on_42(int x) {
   return x;
 }
 void init_throws(int) { throw std::invalid_argument("bad initializer"); }
+void init_dies(int code) { std::_Exit(code); }
 long long record_pid_and_sleep(std::string path) {
   lithops::test::write_file(path, std::to_string(::getpid()));
   std::this_thread::sleep_for(60s);
@@ -94,6 +95,7 @@ LITHOPS_FUNCTION(read_initialised);
 LITHOPS_FUNCTION(pid_of_worker);
 LITHOPS_FUNCTION(kill_self_on_42);
 LITHOPS_FUNCTION(init_throws);
+LITHOPS_FUNCTION(init_dies);
 LITHOPS_FUNCTION(record_pid_and_sleep);
 LITHOPS_FUNCTION(throw_custom);
 LITHOPS_EXCEPTION(Custom);
@@ -433,4 +435,26 @@ TEST(PoolLifecycle, PO34_TwoHundredWorkers) {
   std::iota(in.begin(), in.end(), 0);
   auto out = pool.map(square_it, in);
   EXPECT_EQ(std::accumulate(out.begin(), out.end(), 0LL), 332833500LL);
+}
+
+// Issue 25: workers that die before they take a task (here: in their initializer; in the field: a
+// worker program that cannot start) are not replaced forever. After max(4, 2 * processes) such
+// losses in a row the pool gives up: map raises a ProcessError that says why.
+TEST(PoolDeadWorkers, WorkersDyingBeforeTheirFirstTaskMakeMapRaise) {
+  mp::PoolOptions options;
+  options.processes = 2;
+  options.initializer = init_dies;
+  options.initargs = {3};
+  mp::Pool pool(options);
+  try {
+    (void)pool.map_async(twice, std::vector<int>{1, 2, 3}).get(120s);
+    FAIL() << "map returned although no worker ever started";
+  } catch (const mp::ProcessError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("keep dying before they run a task: 4 in a row"), std::string::npos) << m;
+    EXPECT_NE(m.find("exited with status 3"), std::string::npos) << m;  // the last loss's reason
+  }
+  // Still broken, said at once: no new workers are started for a new call.
+  EXPECT_THROW((void)pool.map_async(twice, std::vector<int>{1}).get(10s), mp::ProcessError);
+  pool.terminate();
 }

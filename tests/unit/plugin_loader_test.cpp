@@ -1,6 +1,7 @@
 // Plugins are found on the search path by kind and name; every failure names the fix.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -8,6 +9,7 @@
 
 #include <lithops/multiprocessing.hpp>
 
+#include "lithops/sdk/worker_launch.hpp"
 #include "plugin_loader.hpp"
 
 namespace mp = lithops::multiprocessing;
@@ -85,4 +87,43 @@ TEST(PluginLoader, WrongKindIsRefused) {
   } catch (const mp::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("'state' plugin"), std::string::npos) << e.what();
   }
+}
+
+// Issue 25: one name. A file liblithops_executor_forkexec2.so exporting "forkexec" is refused,
+// before anything in it runs, with both names in the error (its workers would never start).
+TEST(PluginLoader, ExportedNameMustMatchTheFileName) {
+  ::setenv("LITHOPS_PLUGIN_PATH", LITHOPS_TEST_BAD_PLUGIN_DIR, 1);
+  auto m = error_of("executor", "forkexec2");
+  ::unsetenv("LITHOPS_PLUGIN_PATH");
+  EXPECT_NE(m.find("exports the name 'forkexec'"), std::string::npos) << m;
+  EXPECT_NE(m.find("loaded as 'forkexec2'"), std::string::npos) << m;
+  EXPECT_NE(m.find("rename the file"), std::string::npos) << m;
+  try {
+    mp::detail::check_plugin_file(
+        std::string(LITHOPS_TEST_BAD_PLUGIN_DIR) + "/liblithops_executor_forkexec2.so", "executor");
+    FAIL();
+  } catch (const mp::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'forkexec'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'forkexec2'"), std::string::npos) << e.what();
+  }
+}
+
+// The context a plugin gets names it: what worker_environment() hands to its workers.
+TEST(PluginLoader, ContextCarriesThePluginNameAndFile) {
+  boost::json::object empty;
+  lithops::sdk::PluginContext ctx;
+  ctx.config = &empty;
+  ctx.section = &empty;
+  EXPECT_THROW(lithops::sdk::worker_environment(ctx), lithops::sdk::PluginError);
+  ctx.plugin_name = "localhost";
+  ctx.plugin_file = "/x/liblithops_executor_localhost.so";
+  const auto env = lithops::sdk::worker_environment(ctx);
+  ASSERT_EQ(env.size(), 2u);
+  // What mp::init() reads: the same constants the core uses.
+  EXPECT_EQ(env[0].second, "localhost");
+  EXPECT_EQ(env[1].second, "/x/liblithops_executor_localhost.so");
+  const auto all =
+      lithops::sdk::environment_with({{"LITHOPS_CHECK_A", "1"}, {"LITHOPS_CHECK_A", "2"}});
+  EXPECT_EQ(std::count(all.begin(), all.end(), "LITHOPS_CHECK_A=2"), 1);
+  EXPECT_EQ(std::count(all.begin(), all.end(), "LITHOPS_CHECK_A=1"), 0);
 }

@@ -52,7 +52,8 @@ int ceil_ms(Clock::duration d) {
 }  // namespace
 
 LocalExecutor::LocalExecutor(const sdk::PluginContext& context)
-    : config_(LocalConfig::parse(context.section)), launcher_(config_.worker_env) {
+    : config_(LocalConfig::parse(context.section)),
+      launcher_(sdk::worker_environment(context), config_.worker_env) {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_.valid()) fail_errno("epoll_create1");
   wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

@@ -23,9 +23,7 @@ namespace lithops::localhost {
 
 inline constexpr int kRequestFd = 3;
 inline constexpr int kEventFd = 4;
-// Environment of a worker: the core's worker-mode marker and where our sockets are.
-inline constexpr const char* kBackendEnv = "LITHOPS_WORKER_BACKEND";
-inline constexpr const char* kBackendName = "localhost";
+// Where a worker finds our sockets (worker mode itself comes from sdk::worker_environment()).
 inline constexpr const char* kFdsEnv = "LITHOPS_LOCALHOST_FDS";
 
 enum class FrameType : std::uint8_t { kInvoke = 1, kDone = 2, kExecFailed = 3 };

@@ -16,8 +16,6 @@
 #include "lithops/sdk/errors.hpp"
 #include "protocol.hpp"
 
-extern char** environ;
-
 namespace lithops::localhost {
 
 namespace {
@@ -39,11 +37,6 @@ std::pair<UniqueFd, UniqueFd> make_socketpair() {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail("socketpair");
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-bool starts_with_name(std::string_view entry, std::string_view name) {
-  return entry.size() > name.size() && entry.substr(0, name.size()) == name &&
-         entry[name.size()] == '=';
 }
 
 // Only async-signal-safe calls from here to execve: the parent may have had other threads holding
@@ -84,41 +77,18 @@ bool starts_with_name(std::string_view entry, std::string_view name) {
 
 }  // namespace
 
-WorkerLauncher::WorkerLauncher(std::vector<std::pair<std::string, std::string>> extra_env)
-    : extra_env_(std::move(extra_env)) {
-  std::string cmdline;
-  if (UniqueFd in(::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC)); in.valid()) {
-    char buffer[4096];
-    ssize_t got = 0;
-    while ((got = ::read(in.get(), buffer, sizeof buffer)) > 0) {
-      cmdline.append(buffer, static_cast<std::size_t>(got));
-    }
-  }
-  std::size_t start = 0;
-  while (start < cmdline.size()) {
-    std::size_t end = cmdline.find('\0', start);
-    if (end == std::string::npos) end = cmdline.size();
-    argv_.emplace_back(cmdline, start, end - start);
-    start = end + 1;
-  }
-  if (argv_.empty()) argv_.emplace_back("/proc/self/exe");
+WorkerLauncher::WorkerLauncher(sdk::Environment worker_env, sdk::Environment extra_env)
+    : argv_(sdk::self_arguments()), overrides_(std::move(extra_env)) {
+  // The worker-mode variables and our descriptors win over a user's worker_env of the same name.
+  for (auto& v : worker_env) overrides_.push_back(std::move(v));
+  overrides_.emplace_back(kFdsEnv, std::to_string(kRequestFd) + "," + std::to_string(kEventFd));
   devnull_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull_.valid()) fail("open(/dev/null)");
 }
 
 SpawnedWorker WorkerLauncher::spawn() const {
   // Everything the child needs is built before fork(): it may not allocate afterwards.
-  std::vector<std::string> env_strings;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view e(*entry);
-    bool replaced = starts_with_name(e, kBackendEnv) || starts_with_name(e, kFdsEnv);
-    for (const auto& [name, value] : extra_env_) replaced = replaced || starts_with_name(e, name);
-    if (!replaced) env_strings.emplace_back(e);
-  }
-  for (const auto& [name, value] : extra_env_) env_strings.push_back(name + "=" + value);
-  env_strings.push_back(std::string(kBackendEnv) + "=" + kBackendName);
-  env_strings.push_back(std::string(kFdsEnv) + "=" + std::to_string(kRequestFd) + "," +
-                        std::to_string(kEventFd));
+  std::vector<std::string> env_strings = sdk::environment_with(overrides_);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "lithops/sdk/worker_launch.hpp"
 #include "unique_fd.hpp"
 
 namespace lithops::localhost {
@@ -22,7 +23,9 @@ struct SpawnedWorker {
 class WorkerLauncher {
  public:
   // Reads /proc/self/cmdline now: the worker gets the argv the program was started with.
-  explicit WorkerLauncher(std::vector<std::pair<std::string, std::string>> extra_env);
+  // `worker_env`: sdk::worker_environment() of the executor's context; `extra_env`: the
+  // user's localhost.worker_env.
+  WorkerLauncher(sdk::Environment worker_env, sdk::Environment extra_env);
 
   // Forks and execs one worker. The worker is killed (SIGKILL) when the *calling thread* exits,
   // which is how workers die with their driver: call this only from one long-lived thread.
@@ -31,7 +34,7 @@ class WorkerLauncher {
 
  private:
   std::vector<std::string> argv_;
-  std::vector<std::pair<std::string, std::string>> extra_env_;
+  sdk::Environment overrides_;
   UniqueFd devnull_;
 };
 

@@ -97,6 +97,7 @@ inline std::unique_ptr<LocalExecutor> make_executor(const std::string& section_j
   sdk::PluginContext context;
   context.config = &config;
   context.section = &section;
+  context.plugin_name = "localhost";
   auto executor = std::make_unique<LocalExecutor>(context);
   executor->set_listener(listener);
   return executor;

@@ -1,5 +1,7 @@
 #include "cli_context.hpp"
 
+#include "config_internal.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <cstdlib>
@@ -30,17 +32,13 @@ const boost::json::object& CliContext::config() {
   config_.emplace();
   const auto file = find_config(config_file);
   if (!file) return *config_;
-  std::ifstream in(*file);
-  if (!in) throw CliError("cannot read the config file " + file->string());
-  std::stringstream text;
-  text << in.rdbuf();
-  boost::system::error_code ec;
-  auto v = boost::json::parse(text.str(), ec);
-  if (ec || !v.is_object()) {
-    throw CliError("the config file " + file->string() + " is not a JSON object" +
-                   (ec ? ": " + ec.message() : ""));
+  try {
+    // The library's reader: comments and trailing commas as it accepts them, errors with a line,
+    // every section validated from its plugin's declaration.
+    config_ = lithops::multiprocessing::detail::load_config_file(*file);
+  } catch (const std::exception& e) {
+    throw CliError(e.what());
   }
-  config_ = v.as_object();
   return *config_;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli_context.hpp"
+#include "config_internal.hpp"
 
 namespace lithops::cli {
 namespace json = boost::json;
@@ -84,6 +85,7 @@ void add_config_commands(CLI::App& app, CliContext& context) {
     if (!effective.contains("redis")) {
       effective["redis"] = "(none: a private redis-server is started on a Unix socket)";
     }
+    lithops::multiprocessing::detail::mask_declared_secrets(effective);  // plugins' declarations
     json::value v = std::move(effective);
     mask(v);
     pretty(std::cout, v, 0);

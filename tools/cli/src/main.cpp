@@ -6,10 +6,12 @@
 #include "cli_context.hpp"
 #include "lithops/multiprocessing/init.hpp"
 #include "lithops/sdk/errors.hpp"
+#include "plugin_check_commands.hpp"
 
 int main(int argc, char** argv) {
   // `lithops hello` and `lithops test` run Processes whose worker is this same binary: started
   // by a backend, it serves invocations here and never returns.
+  // `lithops plugin check` starts workers that are this program again: they serve here too.
   lithops::multiprocessing::init(argc, argv);
   CLI::App app{"Lithops C++: Python's multiprocessing API on serverless functions"};
   app.require_subcommand(1);
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   lithops::cli::add_hello_commands(app, context);
   lithops::cli::add_test_commands(app, context);
   lithops::cli::add_config_check_commands(app, context);
+  lithops::cli::add_plugin_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

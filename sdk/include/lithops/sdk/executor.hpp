@@ -8,7 +8,29 @@
 // An executor plugin has two halves that live in the same shared library:
 //  - Executor, in the driver: invoke/cancel.
 //  - WorkerRuntime, in the worker: receives the payloads the Executor sent and hands them to the
-//    core. The core starts it from mp::init() when it detects worker mode for this backend.
+//    core. The core starts it from mp::init() when it detects worker mode for this backend:
+//    start workers with worker_launch.hpp (worker_environment / spawn_self_as_worker).
+//
+// The contract (docs/plugin-sdk.md, "The executor contract"):
+//  - Loss reports. A worker reports every invocation it finishes through the store, also when
+//    the function throws or calls sys_exit (those come back through the handler, which returns
+//    normally). Report an invocation lost through ExecutorListener::on_invocation_lost whenever
+//    the backend knows it ended without its handler returning: the worker process exited or was
+//    killed while running it (std::exit, _exit, abort, a signal, exit status 70 from the core
+//    when it cannot report), cancel() stopped it, the backend refused or timed it out after
+//    accepting it. When unsure, report: a report for an invocation whose exit was already
+//    reported through the store, or a second report of the same invocation, is ignored. Not
+//    reporting makes join() time out and Pool.map wait forever for that task.
+//  - Threads. invoke(), cancel(), running(), max_payload_bytes() and wait_released() may be
+//    called from any thread, several at once (one Process starting while another is cancelled);
+//    set_listener() is called once, before any of them. The destructor is called once, from a
+//    thread that is not in any other call, when the session ends (mp::shutdown or exit): it stops
+//    every worker it started and must not call the listener afterwards.
+//  - invoke() may block while the backend accepts the invocation (an HTTP call, starting a
+//    process) but not until the invocation finishes; it must not wait for another invocation to
+//    finish (the core runs them all concurrently). on_invocation_lost may be called from inside
+//    invoke() (the backend refused it at once) or from any executor thread; it must not be called
+//    with the executor's own locks held if those locks are taken in invoke()/cancel().
 #pragma once
 
 #include <chrono>
@@ -90,7 +112,15 @@ class Executor {
 
 // The worker half. serve() runs the backend's receive loop and calls `handle` for each payload,
 // one at a time, in the calling thread. It returns (with a process exit status) when the backend
-// says the worker should stop: driver gone, idle timeout, runtime shutdown.
+// says the worker should stop: driver gone, idle timeout, runtime shutdown; mp::init() then ends
+// the process with that status (0: a normal stop; anything else is printed as a worker failure by
+// nobody but the executor that watches the process).
+//
+// `handle` does not throw: a function that throws or calls sys_exit is reported through the store
+// and `handle` returns normally. If the core cannot run or report a payload it ends the process
+// with _exit(70) inside `handle` (the executor sees that exit and reports the invocation lost).
+// The function may also end the process itself (std::exit, abort, a signal): `handle` then never
+// returns. An exception escaping serve() is printed by mp::init(), which exits with status 70.
 class WorkerRuntime {
  public:
   virtual ~WorkerRuntime() = default;

@@ -10,6 +10,13 @@
 //   LITHOPS_STATE_STORE_PLUGIN("redis", RedisStore)
 //   LITHOPS_PIPE_TRANSPORT_PLUGIN("redislist", RedisListTransport)
 //
+// and, optionally, once, the declaration of its configuration section (config_schema.hpp):
+//
+//   LITHOPS_PLUGIN_CONFIG(kSchema)
+//
+// The name must be the one in the file name: the loader refuses liblithops_executor_a.so that
+// exports "b", naming both.
+//
 // Each class is constructed from `const lithops::sdk::PluginContext&`. Constructors may throw
 // lithops::sdk::ConfigError / ConnectionError with a message that names the problem and the fix.
 // Plugins are never unloaded, so objects they create may be destroyed at any time.
@@ -20,6 +27,7 @@
 
 #include <boost/dll/alias.hpp>
 
+#include "lithops/sdk/config_schema.hpp"
 #include "lithops/sdk/executor.hpp"
 #include "lithops/sdk/pipe_transport.hpp"
 #include "lithops/sdk/plugin_context.hpp"
@@ -39,6 +47,7 @@ using ExecutorFactory = std::unique_ptr<Executor>(const PluginContext&);
 using WorkerRuntimeFactory = std::unique_ptr<WorkerRuntime>(const PluginContext&);
 using StateStoreFactory = std::unique_ptr<StateStore>(const PluginContext&);
 using PipeTransportFactory = std::unique_ptr<PipeTransport>(const PluginContext&);
+using ConfigSchemaFn = const ConfigSchema*();
 }  // namespace lithops::sdk
 
 // The helpers live in an unnamed namespace: each plugin's copies stay private to it, so two
@@ -96,3 +105,13 @@ using PipeTransportFactory = std::unique_ptr<PipeTransport>(const PluginContext&
   }                                                                     \
   }                                                                     \
   BOOST_DLL_ALIAS(lithops_plugin_export_::create_pipe_transport, lithops_create_pipe_transport)
+
+// The plugin's configuration declaration: SCHEMA is a `const lithops::sdk::ConfigSchema` with
+// static storage duration (a global of the plugin).
+#define LITHOPS_PLUGIN_CONFIG(SCHEMA)                                       \
+  namespace {                                                               \
+  namespace lithops_plugin_export_ {                                        \
+  const ::lithops::sdk::ConfigSchema* config_schema() { return &(SCHEMA); } \
+  }                                                                         \
+  }                                                                         \
+  BOOST_DLL_ALIAS(lithops_plugin_export_::config_schema, lithops_plugin_config_schema)

@@ -20,6 +20,11 @@ struct PluginContext {
   std::string key_prefix;
   // Seconds every key created for this session must expire after (REDIS_EXPIRY_TIME).
   long long expiry_seconds = 3600;
+  // The name this plugin was loaded under (what its export macro says, and its file's
+  // liblithops_<kind>_<name>.so) and the file it was loaded from (ABI version 4). An executor
+  // hands both to its workers through worker_environment() (worker_launch.hpp).
+  std::string plugin_name;
+  std::string plugin_file;
 };
 
 }  // namespace lithops::sdk

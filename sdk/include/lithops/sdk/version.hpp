@@ -10,7 +10,8 @@
 namespace lithops::sdk {
 
 // 2: Executor::wait_released; 3: StateStore::execute_pipeline_into;
-// 4: ExecutorListener::on_invocation_ended.
+// 4: ExecutorListener::on_invocation_ended, PluginContext::plugin_name and plugin_file, the
+// exported configuration schema (config_schema.hpp).
 inline constexpr std::uint32_t kAbiVersion = 4;
 
 }  // namespace lithops::sdk
