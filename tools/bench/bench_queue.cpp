@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
     child.join();
   }
 
-  bench::report("queue_stream_100B", "lithops-cpp", "items/s", bench::repeat(3, [&] {
+  bench::report("queue_stream_100B", "lithops-cpp", "items/s",
+                bench::repeat(bench::reps_for(quick), [&] {
                   mp::Queue<std::string> q;
                   mp::Event go;
                   mp::Process child(produce, q, go, items);
