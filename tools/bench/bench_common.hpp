@@ -53,7 +53,8 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The in-process floor every program reports first: `n` PINGs through the program's own store
+// A diagnostic every program reports first (no ratio divides by it; the floor is run.py's,
+// tools/bench/report.py FLOOR): `n` PINGs through the program's own store
 // (after 200 to warm the connection), per PING in `unit` ("us" or "ms"), `reps` times.
 template <class Store>
 void report_ping(Store& store, int reps, int n, const std::string& unit = "us") {

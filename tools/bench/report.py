@@ -20,8 +20,7 @@ FLOOR = ("redis_ping_cycle", "redis-floor", "ms")
 FLOOR_DEFINITION = (
     "the Redis PING round trip: 1 / the requests per second of `redis-benchmark -t ping -c 1` "
     "(one client, back-to-back requests; --csv) against a private redis-server on a Unix socket, "
-    "the full cycle of one request, timed as our figures are (elapsed / count). The median of "
-    f"{MIN_REPS} redis-benchmark runs of 50,000 requests")
+    "the full cycle of one request, timed as our figures are (elapsed / count)")
 # Reported beside the floor, never divided by: redis-benchmark's own average latency of the same
 # runs, which leaves out the client's event loop between requests.
 FLOOR_LATENCY = ("redis_ping_rtt", "redis-floor", "ms")
@@ -322,7 +321,10 @@ def markdown(results, info, command, quick, errors, reading_text):
              "## The floor", "",
              f"**{fmt(floor['median'] * 1000) if floor else 'not measured'} us**"
              + (f" ({fmt(floor['min'] * 1000)}–{fmt(floor['max'] * 1000)})" if floor else "")
-             + f", {FLOOR_DEFINITION} (tools/bench/report.py, `FLOOR`). Every \"x PING\" ratio "
+             + f", {FLOOR_DEFINITION}"
+             + (f"; the median of {floor['reps']} redis-benchmark runs of {floor['requests']:,} "
+                "requests" if floor and "requests" in floor else "")
+             + " (tools/bench/report.py, `FLOOR`). Every \"x PING\" ratio "
              "and every floor target divides by its median. Beside it, from the same "
              "redis-benchmark runs and divided by nothing: its average latency, which leaves out "
              "the client's event loop between requests, "

@@ -119,9 +119,12 @@ def redis_floor(quick):
                       "-c", "1", "-P", "32", "--csv"])
             rows = [r.replace('"', "").split(",") for r in out.strip().splitlines()]
             pipelined.append(float(rows[1][rows[0].index("rps")]))
-        return [fig("redis_ping_cycle", "redis-floor", "ms", cycles),
-                fig("redis_ping_rtt", "redis-floor", "ms", rtts),
-                fig("redis_ping_pipelined", "redis-floor", "ops/s", pipelined)]
+        figures = [fig("redis_ping_cycle", "redis-floor", "ms", cycles),
+                   fig("redis_ping_rtt", "redis-floor", "ms", rtts),
+                   fig("redis_ping_pipelined", "redis-floor", "ops/s", pipelined)]
+        for f, requests in zip(figures, (int(n), int(n), int(n) * 10)):
+            f["requests"] = requests
+        return figures
     finally:
         server.terminate()
         server.wait()
