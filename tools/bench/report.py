@@ -254,7 +254,7 @@ def chart(rows, path):
             items.append((f"{r['workload']} [{r['contender'].replace('lithops-cpp', 'ours')}, "
                           f"{r['unit']}]", r["vs_fork"], r["unit"]))
     width, left, bar_h, top = 1000, 400, 18, 50
-    height = top + bar_h * len(items) + 70
+    height = top + bar_h * len(items) + 85
     lo, hi = -2.0, 4.0  # log10 range: 0.01x .. 10,000x
     plot_w = width - left - 30
 
@@ -289,8 +289,9 @@ def chart(rows, path):
                    f'stroke="{"black" if p == 0 else "#cccccc"}"/>')
         out.append(f'<text x="{xx:.1f}" y="{axis_y + 20}" text-anchor="middle">{10.0 ** p:g}x</text>')
     out.append(f'<text x="{left + plot_w / 2}" y="{axis_y + 40}" text-anchor="middle">ratio of the '
-               'medians to CPython fork (log scale), line: its min–max range; green = better than '
-               'CPython, red = worse</text>')
+               'medians to CPython fork (log scale); line: the ratio\'s min–max range</text>')
+    out.append(f'<text x="{left + plot_w / 2}" y="{axis_y + 56}" text-anchor="middle">green = '
+               'better than CPython, red = worse</text>')
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
