@@ -1,11 +1,13 @@
 """The benchmark report: the yardsticks (the Redis floor, the targets, the reference figures) and
 the rendering of one run's figures into benchmarks.md, benchmarks-reading.md and the chart.
 
-Used by run.py; everything here reads the figures of one run and nothing else.
+Used by run.py; everything here reads the figures of one run and nothing else. The judging rules
+carry their own examples: `python3 -m doctest tools/bench/report.py`.
 """
 import math
 import os
 import re
+import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 READING_TEMPLATE = os.path.join(HERE, "benchmarks-reading.md.in")
@@ -93,7 +95,12 @@ def fmt(v):
 
 def ratio(ours, base, scale=1.0):
     """ours / base (scale converts ours to base's unit): the medians' ratio and its range, which
-    pairs the extremes (ours' min over base's max, ours' max over base's min), or None."""
+    pairs the extremes (ours' min over base's max, ours' max over base's min), or None.
+
+    >>> ratio({"median": 100, "min": 90, "max": 120}, {"median": 0.05, "min": 0.045, "max": 0.06},
+    ...       1e-3) == {"median": 2.0, "min": 1.5, "max": 120 / 45}
+    True
+    """
     if not ours or not base or not base["median"] or not base["min"]:
         return None
     return {"median": ours["median"] * scale / base["median"],
@@ -106,7 +113,23 @@ def vs_floor(r, floor):
 
 
 def judge(value, goal, higher):
-    """A target is met when the median meets it; "noisy" when the range straddles the goal."""
+    """A target is met when the median meets it; "noisy" when the range straddles the goal.
+
+    >>> judge({"median": 2.0, "min": 1.9, "max": 2.1}, 2.2, False)
+    'met'
+    >>> judge({"median": 2.1, "min": 1.9, "max": 2.3}, 2.2, False)
+    'met (noisy)'
+    >>> judge({"median": 2.3, "min": 2.1, "max": 2.4}, 2.2, False)
+    'not met (noisy)'
+    >>> judge({"median": 2.3, "min": 2.2, "max": 2.4}, 2.2, False)
+    'not met (noisy)'
+    >>> judge({"median": 1.0, "min": 0.9, "max": 1.0}, 1.0, False)
+    'met'
+    >>> judge({"median": 0.9, "min": 0.8, "max": 1.1}, 1.0, True)
+    'not met (noisy)'
+    >>> judge({"median": 1.2, "min": 1.0, "max": 1.3}, 1.0, True)
+    'met'
+    """
     if higher:
         met, noisy = value["median"] >= goal, value["min"] < goal <= value["max"]
     else:
@@ -236,11 +259,26 @@ class Template:
         raise ValueError(f"unknown placeholder {m.group(0)}")
 
 
+def rewrap(text, width=100):
+    """Re-wraps each paragraph and list item (filled placeholders change line lengths)."""
+    blocks, out = re.split(r"\n\s*\n", text.strip()), []
+    for block in blocks:
+        if block.startswith("#"):
+            out.append(block)
+            continue
+        items = re.split(r"\n(?=- )", block)
+        out.append("\n".join(
+            textwrap.fill(" ".join(item.split()), width, subsequent_indent="  " if
+                          item.startswith("- ") else "", break_on_hyphens=False)
+            for item in items))
+    return "\n\n".join(out) + "\n"
+
+
 def reading(by):
     """benchmarks-reading.md filled from this run; returns (text, figures it could not find)."""
     with open(READING_TEMPLATE) as f:
         template = Template(by)
-        text = template.fill(f.read())
+        text = rewrap(template.fill(f.read()))
     return text, sorted(set(template.missing))
 
 
