@@ -1,5 +1,6 @@
 // Manager and shared-memory benchmarks (issue 6), next to raw Redis on the same store, in one run:
-//   redis_ping              Store PING round trip (the floor; target: dict set+get <= 2.2x this)
+//   redis_ping              this program's own Store PING round trip (a diagnostic: the targets
+//                           divide by the floor run.py measures, tools/bench/report.py FLOOR)
 //   manager_dict_set_get    d[k] = v then d[k], per pair (ms); redis-raw: HSET then HGET
 //   manager_dict_ops        the same loop as operations per second (one set or get = one op)
 //   shm_{read,write}_4KiB   SharedMemory read/write of a 4 KiB range at random offsets (MB/s);

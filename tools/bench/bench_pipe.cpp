@@ -1,9 +1,9 @@
-// Pipe benchmarks (issue 4), both transports and the Redis PING round trip in one run:
-//   redis_ping                 Store PING round trip (redislist's floor: a round trip is 2 of
-//   these) pipe_roundtrip_child       send_bytes to a child that echoes it back (ping-pong), per
-//   round trip pipe_stream_<size>         one-way: the parent sends n messages, a child receives
-//   them and
-//                              answers once; messages/s and MB/s (10^6 bytes/s)
+// Pipe benchmarks (issue 4), both transports, in one run:
+//   redis_ping            this program's own Store PING round trip (a diagnostic; the floor
+//                         ratios divide by is run.py's, tools/bench/report.py FLOOR)
+//   pipe_roundtrip_child  send_bytes to a child that echoes it back (ping-pong), per round trip
+//   pipe_stream_<size>    one-way: the parent sends n messages, a child receives them and answers
+//                         once; messages/s and MB/s (10^6 bytes/s)
 // Contenders "redislist" and "nanomsg". Prints one JSON line per figure (bench_common.hpp); the
 // CPython baseline is tools/bench/python/pipe_baseline.py.
 // Usage: bench_pipe [round_trips] [scale]   (scale multiplies the stream message counts)

@@ -4,6 +4,14 @@
 //
 //   lambda_invoke_bench [--quick] [N ...]      default: 1000 10000 (--quick: 200)
 //
+// Figures (each the median of bench::kMinReps repetitions, one with --quick; every repetition a
+// new executor in the driver):
+//   lambda_event_invoke_N, lambda_driver_cpu_per_invoke_N   N invocations into one emulator
+//       whose instances were started by a first, untimed burst of the first N;
+//   lambda_event_invoke_N_new_emulator, lambda_driver_cpu_per_invoke_N_new_emulator   the first N
+//       into a new emulator each repetition, which cold-starts its instances (up to 64) on the same
+//       cores during the burst.
+//
 // The bench deploys a function whose bootstrap runs this same binary as a worker with a no-op
 // handler (the Runtime API loop of the real plugin), so the emulator really runs every invocation.
 // One JSON line per figure, as the other benchmarks print (tools/bench/run.py collects them); the
@@ -26,6 +34,7 @@
 #include <vector>
 
 #include "base64.hpp"
+#include "bench_common.hpp"
 #include "lambda_api.hpp"
 #include "lambda_executor.hpp"
 #include "lambda_worker_runtime.hpp"
@@ -33,6 +42,7 @@
 namespace fs = std::filesystem;
 namespace json = boost::json;
 namespace aws = lithops::aws;
+namespace bench = lithops::bench;
 
 namespace {
 
@@ -70,6 +80,113 @@ std::string zip_with_bootstrap(const std::string& script) {
   return out;
 }
 
+// lithops-lambda-emulator on a loopback port, with the function "lithops-bench" deployed: its
+// bootstrap runs this same binary as a worker with a no-op handler.
+class Emulator {
+ public:
+  Emulator() {
+    char tmpl[] = "/tmp/lithops-lambda-bench-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) fail("mkdtemp");
+    dir_ = tmpl;
+    const fs::path port_file = dir_ / "port";
+    pid_ = ::fork();
+    if (pid_ < 0) fail("fork");
+    if (pid_ == 0) {
+      const std::string log = (dir_ / "emulator.log").string();
+      std::freopen(log.c_str(), "w", stdout);
+      std::freopen(log.c_str(), "a", stderr);
+      ::execl(LITHOPS_EMULATOR, LITHOPS_EMULATOR, "--listen", "127.0.0.1:0", "--port-file",
+              port_file.c_str(), "--access-key-id", "AKIDBENCH", "--secret-access-key", "bench",
+              "--concurrency", "64", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !fs::exists(port_file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    int port = 0;
+    std::ifstream(port_file) >> port;
+    if (port == 0) fail("the emulator wrote no port file (see its log in " + dir_.string() + ")");
+    section_ = {{"endpoint_url", "http://127.0.0.1:" + std::to_string(port)},
+                {"access_key_id", "AKIDBENCH"},
+                {"secret_access_key", "bench"},
+                {"function_name", "lithops-bench"},
+                {"invocation_type", "Event"},
+                {"timeout", 60}};
+    const auto config = aws::LambdaConfig::parse(&section_);
+    aws::HttpClient client;
+    aws::LambdaApi api(config, client);
+    const std::string self = fs::read_symlink("/proc/self/exe").string();
+    api.create_function({{"FunctionName", "lithops-bench"},
+                         {"Role", "arn:aws:iam::000000000000:role/bench"},
+                         {"Timeout", 60},
+                         {"Code",
+                          {{"ZipFile", aws::base64_encode(zip_with_bootstrap("#!/bin/sh\nexec '" +
+                                                                             self + "'\n"))}}}});
+    while (api.get_function_configuration("lithops-bench").at("State") != "Active") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+  ~Emulator() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  const json::object* section() const { return &section_; }
+
+ private:
+  [[noreturn]] static void fail(const std::string& what) {
+    std::fprintf(stderr, "lambda_invoke_bench: %s failed\n", what.c_str());
+    std::exit(1);
+  }
+
+  fs::path dir_;
+  pid_t pid_ = -1;
+  json::object section_;
+};
+
+struct Burst {
+  double invocations_per_s = 0, cpu_us_per_invocation = 0;
+  int lost = 0;
+};
+
+// n Event invocations through a new executor; returns once the emulator has run them all.
+Burst burst(const Emulator& emulator, int n) {
+  lithops::sdk::PluginContext ctx;
+  ctx.section = emulator.section();
+  CountingListener listener;
+  aws::LambdaExecutor executor(ctx);
+  executor.set_listener(&listener);
+  const std::string payload = R"({"kind":"bench","data":"0123456789abcdef"})";
+  const double cpu0 = cpu_seconds();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) executor.invoke({"bench-" + std::to_string(i), payload});
+  while (executor.running() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = cpu_seconds() - cpu0;
+  return Burst{n / wall, cpu / n * 1e6, listener.lost.load()};
+}
+
+// Reports both figures of `reps` bursts; returns the invocations lost.
+template <class Run>
+int report_bursts(const std::string& suffix, int reps, Run run) {
+  std::vector<double> rate, cpu;
+  int lost = 0;
+  for (int r = 0; r < reps; ++r) {
+    const Burst b = run();
+    rate.push_back(b.invocations_per_s);
+    cpu.push_back(b.cpu_us_per_invocation);
+    lost += b.lost;
+  }
+  const std::string who = "lithops-cpp/aws_lambda";
+  bench::report("lambda_event_invoke_" + suffix, who, "invocations/s", bench::summarise(rate));
+  bench::report("lambda_driver_cpu_per_invoke_" + suffix, who, "us CPU", bench::summarise(cpu));
+  return lost;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,76 +203,19 @@ int main(int argc, char** argv) {
     }
   }
   if (sizes.empty()) sizes = quick ? std::vector<int>{200} : std::vector<int>{1000, 10000};
+  const int reps = bench::reps_for(quick);
   int lost = 0;
-
-  char tmpl[] = "/tmp/lithops-lambda-bench-XXXXXX";
-  const fs::path dir = ::mkdtemp(tmpl);
-  const fs::path port_file = dir / "port";
-  const pid_t emulator = ::fork();
-  if (emulator == 0) {
-    const std::string log = (dir / "emulator.log").string();
-    std::freopen(log.c_str(), "w", stdout);
-    std::freopen(log.c_str(), "a", stderr);
-    ::execl(LITHOPS_EMULATOR, LITHOPS_EMULATOR, "--listen", "127.0.0.1:0", "--port-file",
-            port_file.c_str(), "--access-key-id", "AKIDBENCH", "--secret-access-key", "bench",
-            "--concurrency", "64", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  for (int i = 0; i < 200 && !fs::exists(port_file); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  int port = 0;
-  std::ifstream(port_file) >> port;
-  json::object section{{"endpoint_url", "http://127.0.0.1:" + std::to_string(port)},
-                       {"access_key_id", "AKIDBENCH"},
-                       {"secret_access_key", "bench"},
-                       {"function_name", "lithops-bench"},
-                       {"invocation_type", "Event"},
-                       {"timeout", 60}};
   {
-    const auto config = aws::LambdaConfig::parse(&section);
-    aws::HttpClient client;
-    aws::LambdaApi api(config, client);
-    const std::string self = fs::read_symlink("/proc/self/exe").string();
-    api.create_function({{"FunctionName", "lithops-bench"},
-                         {"Role", "arn:aws:iam::000000000000:role/bench"},
-                         {"Timeout", 60},
-                         {"Code",
-                          {{"ZipFile", aws::base64_encode(zip_with_bootstrap("#!/bin/sh\nexec '" +
-                                                                             self + "'\n"))}}}});
-    while (api.get_function_configuration("lithops-bench").at("State") != "Active") {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const Emulator emulator;
+    lost += burst(emulator, sizes.front()).lost;  // untimed: starts the emulator's instances
+    for (const int n : sizes) {
+      lost += report_bursts(std::to_string(n), reps, [&] { return burst(emulator, n); });
     }
   }
-  lithops::sdk::PluginContext ctx;
-  ctx.section = &section;
-  for (const int n : sizes) {
-    CountingListener listener;
-    aws::LambdaExecutor executor(ctx);
-    executor.set_listener(&listener);
-    const std::string payload = R"({"kind":"bench","data":"0123456789abcdef"})";
-    const double cpu0 = cpu_seconds();
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < n; ++i) executor.invoke({"bench-" + std::to_string(i), payload});
-    while (executor.running() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double cpu = cpu_seconds() - cpu0;
-    // The figures in the shape every bench_* program prints (one run: median = min = max).
-    const auto figure = [](const std::string& workload, const char* unit, double v) {
-      std::printf(
-          "{\"workload\": \"%s\", \"contender\": \"lithops-cpp/aws_lambda\", \"unit\": "
-          "\"%s\", \"median\": %.3f, \"min\": %.3f, \"max\": %.3f}\n",
-          workload.c_str(), unit, v, v, v);
-    };
-    figure("lambda_event_invoke_" + std::to_string(n), "invocations/s", n / wall);
-    figure("lambda_driver_cpu_per_invoke_" + std::to_string(n), "us CPU", cpu / n * 1e6);
-    lost += listener.lost.load();
-    std::fflush(stdout);
-  }
-  ::kill(emulator, SIGTERM);
-  ::waitpid(emulator, nullptr, 0);
-  fs::remove_all(dir);
+  lost += report_bursts(std::to_string(sizes.front()) + "_new_emulator", reps, [&] {
+    const Emulator emulator;
+    return burst(emulator, sizes.front());
+  });
   if (lost > 0) {
     std::fprintf(stderr, "%d invocation(s) lost\n", lost);
     return 1;

@@ -10,18 +10,12 @@ The start method only matters for the Manager's server process (SharedMemory is 
 Usage: manager_baseline.py [--method fork|spawn] [--quick]
 """
 import argparse
-import json
 import multiprocessing as mp
 import random
 import time
 from multiprocessing import shared_memory
 
-
-def report(workload, contender, unit, values):
-    values = sorted(values)
-    print(json.dumps({"workload": workload, "contender": contender, "unit": unit,
-                      "median": values[len(values) // 2], "min": values[0],
-                      "max": values[-1]}), flush=True)
+from common import report, reps_for  # tools/bench/python/common.py
 
 
 def dict_runs(ctx, ops, reps):
@@ -83,7 +77,7 @@ def main():
     args = parser.parse_args()
     ctx = mp.get_context(args.method)
     contender = "cpython-" + args.method
-    reps = 1 if args.quick else 5
+    reps = reps_for(args.quick)
     ops = 200 if args.quick else 5000
 
     runs = dict_runs(ctx, ops, reps)

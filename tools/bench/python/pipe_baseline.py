@@ -7,19 +7,13 @@ Same workloads, same JSON lines (contender "cpython-fork" / "cpython-spawn"):
                          them and answers once (msg/s and MB/s, 10^6 bytes/s)
 Usage: pipe_baseline.py [round_trips] [scale]
 """
-import json
 import multiprocessing as mp
 import sys
 import time
 
-REPS = 5
+from common import MIN_REPS, report  # tools/bench/python/common.py
 
-
-def report(workload, contender, unit, values):
-    values = sorted(values)
-    print(json.dumps({"workload": workload, "contender": contender, "unit": unit,
-                      "median": values[len(values) // 2], "min": values[0],
-                      "max": values[-1]}), flush=True)
+REPS = MIN_REPS
 
 
 def pong(conn):

@@ -3,11 +3,15 @@
 
     python3 pool_baseline.py [--quick] [--method fork|spawn]
 """
-import json
 import multiprocessing as mp
-import statistics
 import sys
 import time
+
+from common import report, reps_for  # tools/bench/python/common.py
+
+
+def repeat(reps, body):
+    return [body() for _ in range(reps)]
 
 
 def trivial(x):
@@ -26,22 +30,12 @@ def burn_10ms(x):
     return x
 
 
-def repeat(reps, body):
-    values = sorted(body() for _ in range(reps))
-    return {"median": statistics.median(values), "min": values[0], "max": values[-1]}
-
-
-def report(workload, contender, unit, fig):
-    print(json.dumps({"workload": workload, "contender": contender, "unit": unit, **fig}),
-          flush=True)
-
-
 def main():
     quick = "--quick" in sys.argv
     method = sys.argv[sys.argv.index("--method") + 1] if "--method" in sys.argv else "fork"
     ctx = mp.get_context(method)
     who = f"cpython-{method}"
-    reps = 1 if quick else 5
+    reps = reps_for(quick)
     processes = mp.cpu_count()
 
     n = 20 if quick else (200 if method == "fork" else 20)
@@ -79,7 +73,7 @@ def main():
             t0 = time.perf_counter()
             pool.map(burn_10ms, range(count))
             return (time.perf_counter() - t0) * 1e3
-        report(f"pool_map_{count}x10ms", who, "ms", repeat(1 if quick else 3, burn))
+        report(f"pool_map_{count}x10ms", who, "ms", repeat(reps, burn))
 
 
 if __name__ == "__main__":

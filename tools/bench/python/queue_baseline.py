@@ -7,20 +7,13 @@ Same workloads, same JSON lines (contender "cpython-fork" / "cpython-spawn"):
   event_pingpong_child   set() wakes a child's wait(); it clears and sets a second event back (us)
 Usage: queue_baseline.py [round_trips] [items]
 """
-import json
 import multiprocessing as mp
-import statistics
 import sys
 import time
 
-REPS = 5
+from common import MIN_REPS, report  # tools/bench/python/common.py
 
-
-def report(workload, contender, unit, values):
-    values = sorted(values)
-    print(json.dumps({"workload": workload, "contender": contender, "unit": unit,
-                      "median": values[len(values) // 2], "min": values[0],
-                      "max": values[-1]}), flush=True)
+REPS = MIN_REPS
 
 
 def echo(inq, outq):
@@ -63,7 +56,7 @@ def roundtrip(ctx, n):
 
 def stream(ctx, items):
     runs = []
-    for _ in range(3):
+    for _ in range(REPS):
         q, go = ctx.Queue(), ctx.Event()
         p = ctx.Process(target=produce, args=(q, go, items))
         p.start()

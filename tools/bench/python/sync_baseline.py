@@ -3,20 +3,13 @@
 
     python3 sync_baseline.py [ops] [barrier_rounds]
 """
-import json
 import multiprocessing as mp
-import statistics
 import sys
 import time
 
-REPS = 5
+from common import MIN_REPS, report  # tools/bench/python/common.py
 
-
-def report(workload, contender, unit, runs):
-    runs = sorted(runs)
-    print(json.dumps({"workload": workload, "contender": contender, "unit": unit,
-                      "median": statistics.median(runs), "min": runs[0], "max": runs[-1]}),
-          flush=True)
+REPS = MIN_REPS
 
 
 def per_op(n, body):
