@@ -18,7 +18,7 @@ _lithops() {
   done
   local words
   case $verb in
-    "") words="hello test plugins sessions clean runtime config --config --help" ;;
+    "") words="hello test plugins plugin sessions clean runtime config --config --help" ;;
     hello) words="--timeout --help" ;;
     test) words="--only --help" ;;
     plugins) words="--path --help" ;;
@@ -27,6 +27,12 @@ _lithops() {
     runtime)
       case $sub in
         "") words="build deploy list delete --help" ;;
+        *) words="--help" ;;
+      esac ;;
+    plugin)
+      case $sub in
+        "") words="check --help" ;;
+        check) words="--plugin-dir --help" ;;
         *) words="--help" ;;
       esac ;;
     config)

@@ -11,7 +11,7 @@ trap 'rm -rf "$dir"' EXIT
 cmake --install "$build" --prefix "$dir" >/dev/null || fail "cmake --install"
 page=$(MANPATH=$dir/share/man MANWIDTH=100 man -P cat lithops 2>&1) || fail "man lithops: $page"
 echo "$page" | head -40
-for v in hello test plugins sessions clean runtime config; do
+for v in hello test plugins plugin sessions clean runtime config; do
   echo "$page" | grep -qE "^ +$v( |$)" || fail "the man page lacks the verb $v"
 done
 echo "$page" | grep -q "EXIT STATUS" || fail "no EXIT STATUS section"
@@ -31,7 +31,8 @@ verbs=$("$lithops" --help | sed -n '/^Subcommands:/,/^$/p' | awk 'NR > 1 && NF {
 for v in $verbs; do
   echo " $(complete_words lithops "") " | grep -q " $v " || fail "no completion for the verb $v"
 done
-[ "$(complete_words lithops pl)" = plugins ] || fail "lithops pl<TAB>"
+[ "$(complete_words lithops plugins)" = plugins ] || fail "lithops plugins<TAB>"
+[ "$(complete_words lithops plugin ch)" = check ] || fail "lithops plugin ch<TAB>"
 [ "$(complete_words lithops clean --d)" = --dry-run ] || fail "lithops clean --d<TAB>"
 [ "$(complete_words lithops config ch)" = check ] || fail "lithops config ch<TAB>"
 echo PASS
