@@ -13,6 +13,7 @@
 #include "embedded_redis.hpp"
 #include "lithops/sdk/errors.hpp"
 #include "redis_store.hpp"
+#include "store_config_test_util.hpp"
 
 namespace {
 
@@ -22,27 +23,9 @@ using lithops::multiprocessing::detail::EmbeddedRedis;
 using lithops::plugins::redis::RedisStore;
 using namespace std::chrono_literals;
 
-std::unique_ptr<RedisStore> make_store(const json::object& section) {
-  sdk::PluginContext ctx;
-  ctx.config = &section;
-  ctx.section = &section;
-  return std::make_unique<RedisStore>(ctx);
-}
-
-template <typename E>
-std::string error_of(const json::object& section) {
-  try {
-    make_store(section);
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception for " << json::serialize(section);
-  return {};
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using lithops::plugins::redis::test::error_of;
+using lithops::plugins::redis::test::has;
+using lithops::plugins::redis::test::make_store;
 
 std::string run(RedisStore& s, std::vector<std::string_view> args) {
   const auto r = s.execute(args, 2s);
